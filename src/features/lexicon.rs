@@ -1,0 +1,220 @@
+//! The lexicon: every trigram of the statistics with its df, score, status
+//! and column, and the pentagram dictionary used by AGR expansion. Built from
+//! [`CorpusCounts`] at training time, or memory-mapped from a model file.
+
+use serde::{Deserialize, Serialize};
+
+use crate::buf::Buf;
+use crate::stats::{CorpusCounts, ScoreParams, score};
+use crate::text::{Trigram, trigram_weight};
+
+/// Marks a trigram that has no input column.
+pub const NO_COLUMN: u32 = u32::MAX;
+
+/// How the vocabulary and pentagram dictionary are cut from the statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LexiconParams {
+    /// Scoring parameters (α, β, τ, gray weight).
+    pub score: ScoreParams,
+    /// Trigrams need at least this df to get a column.
+    pub min_df: u32,
+    /// Keep at most this many columns (the most frequent); `None` keeps all.
+    pub max_columns: Option<usize>,
+    /// Pentagrams need at least this df to be known.
+    pub pent_min_df: u32,
+}
+
+impl Default for LexiconParams {
+    fn default() -> LexiconParams {
+        LexiconParams {
+            score: ScoreParams::default(),
+            min_df: 2,
+            max_columns: None,
+            pent_min_df: 2,
+        }
+    }
+}
+
+/// Trigram table and pentagram dictionary. Trigrams are identified by their
+/// index in `keys` (sorted packed trigrams); pentagrams by their index in
+/// first-appearance order.
+pub struct Lexicon {
+    /// How the lexicon was cut and scored (τ, gray weight, min_df, ...).
+    pub params: LexiconParams,
+    /// Documents in the statistics (N).
+    pub n_docs: u64,
+    /// Largest trigram df of the statistics.
+    pub df_max: u32,
+    /// Sorted packed trigrams of the statistics (every trigram with df ≥ 1).
+    pub keys: Buf<u64>,
+    /// df per trigram index.
+    pub df: Buf<u32>,
+    /// Score per trigram index (f64, as the SPEC computes it).
+    pub score: Buf<f64>,
+    /// 1 when the trigram is white, 0 when gray.
+    pub white: Buf<u8>,
+    /// Input column per trigram index, or [`NO_COLUMN`].
+    pub column: Buf<u32>,
+    /// Trigram index of every column (the inverse of `column`).
+    pub column_trigram: Buf<u32>,
+    /// CSR offsets (len = trigrams + 1) into `pent_lists`.
+    pub pent_offsets: Buf<u32>,
+    /// Per trigram, the known pentagrams containing it, in pentagram order.
+    pub pent_lists: Buf<u32>,
+    /// Three trigram indices (offsets 0, 1, 2) per known pentagram.
+    pub pent_trigrams: Buf<u32>,
+    /// df per known pentagram.
+    pub pent_df: Buf<u32>,
+    /// Packed pentagram (two u64 halves, high first) per known pentagram.
+    pub pent_keys: Buf<u64>,
+}
+
+impl Lexicon {
+    /// Number of trigrams in the statistics.
+    pub fn n_trigrams(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Number of input columns (D).
+    pub fn n_columns(&self) -> usize {
+        self.column_trigram.len()
+    }
+
+    /// Number of known pentagrams.
+    pub fn n_pentagrams(&self) -> usize {
+        self.pent_df.len()
+    }
+
+    /// Index of a trigram in the statistics, if it was seen.
+    pub fn lookup(&self, t: Trigram) -> Option<u32> {
+        self.keys.binary_search(&t.0).ok().map(|i| i as u32)
+    }
+
+    /// The trigram at an index.
+    pub fn trigram(&self, index: u32) -> Trigram {
+        Trigram(self.keys[index as usize])
+    }
+
+    /// Known pentagrams containing the trigram at `index`, in order.
+    pub fn pentagrams_of(&self, index: u32) -> &[u32] {
+        let i = index as usize;
+        &self.pent_lists[self.pent_offsets[i] as usize..self.pent_offsets[i + 1] as usize]
+    }
+
+    /// Number of white trigrams that have a column.
+    pub fn white_columns(&self) -> usize {
+        self.column_trigram
+            .iter()
+            .filter(|&&t| self.white[t as usize] == 1)
+            .count()
+    }
+
+    /// Builds the lexicon from corpus counts (SPEC §2–3): scores and statuses
+    /// for every trigram, columns for trigrams with df ≥ min_df ordered by df
+    /// descending then code points ascending (cut at `max_columns`), and the
+    /// known pentagrams (df ≥ pent_min_df) in first-appearance order.
+    pub fn build(counts: &CorpusCounts, params: &LexiconParams) -> Lexicon {
+        let mut entries: Vec<(u64, u32)> = counts.trigram_df.iter().map(|(t, &df)| (t.0, df)).collect();
+        entries.sort_unstable();
+        let df_max = entries.iter().map(|e| e.1).max().unwrap_or(0);
+        let keys: Vec<u64> = entries.iter().map(|e| e.0).collect();
+        let df: Vec<u32> = entries.iter().map(|e| e.1).collect();
+        let scores: Vec<f64> = entries
+            .iter()
+            .map(|&(k, d)| score(&params.score, d, df_max, trigram_weight(Trigram(k).chars())))
+            .collect();
+        let white: Vec<u8> = scores.iter().map(|&s| params.score.is_white(s) as u8).collect();
+
+        let mut by_df: Vec<u32> = (0..keys.len() as u32)
+            .filter(|&i| df[i as usize] >= params.min_df)
+            .collect();
+        // df descending, then code points ascending (= index ascending).
+        by_df.sort_by(|&a, &b| df[b as usize].cmp(&df[a as usize]).then(a.cmp(&b)));
+        if let Some(max) = params.max_columns {
+            by_df.truncate(max);
+        }
+        let mut column = vec![NO_COLUMN; keys.len()];
+        for (col, &t) in by_df.iter().enumerate() {
+            column[t as usize] = col as u32;
+        }
+
+        let mut known: Vec<(u64, crate::text::Pentagram, u32)> = counts
+            .pentagrams
+            .iter()
+            .filter(|(_, c)| c.df >= params.pent_min_df)
+            .map(|(p, c)| (c.first_seen, *p, c.df))
+            .collect();
+        known.sort_unstable_by_key(|k| k.0);
+        let index_of = |t: Trigram| keys.binary_search(&t.0).map(|i| i as u32);
+        let mut pent_trigrams = Vec::with_capacity(known.len() * 3);
+        let mut pent_df = Vec::with_capacity(known.len());
+        let mut pent_keys = Vec::with_capacity(known.len() * 2);
+        for (_, p, d) in &known {
+            for t in p.trigrams() {
+                // A counted pentagram's trigrams were counted in the same documents.
+                let idx = index_of(t).expect("pentagram trigram missing from statistics");
+                pent_trigrams.push(idx);
+            }
+            pent_df.push(*d);
+            pent_keys.extend_from_slice(&p.to_halves());
+        }
+        let (pent_offsets, pent_lists) = invert_pentagrams(&pent_trigrams, keys.len());
+
+        Lexicon {
+            params: *params,
+            n_docs: counts.n_docs,
+            df_max,
+            keys: keys.into(),
+            df: df.into(),
+            score: scores.into(),
+            white: white.into(),
+            column: column.into(),
+            column_trigram: by_df.into(),
+            pent_offsets: pent_offsets.into(),
+            pent_lists: pent_lists.into(),
+            pent_trigrams: pent_trigrams.into(),
+            pent_df: pent_df.into(),
+            pent_keys: pent_keys.into(),
+        }
+    }
+}
+
+/// Per-trigram lists of the pentagrams containing it (a trigram occurring at
+/// two offsets of one pentagram lists it once), as CSR offsets and entries.
+pub fn invert_pentagrams(pent_trigrams: &[u32], n_trigrams: usize) -> (Vec<u32>, Vec<u32>) {
+    let distinct = |p: usize| {
+        let t = &pent_trigrams[3 * p..3 * p + 3];
+        [Some(t[0]), (t[1] != t[0]).then_some(t[1]), (t[2] != t[0] && t[2] != t[1]).then_some(t[2])]
+    };
+    let n_pent = pent_trigrams.len() / 3;
+    let mut offsets = vec![0u32; n_trigrams + 1];
+    for p in 0..n_pent {
+        for t in distinct(p).into_iter().flatten() {
+            offsets[t as usize + 1] += 1;
+        }
+    }
+    for i in 0..n_trigrams {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut lists = vec![0u32; offsets[n_trigrams] as usize];
+    for p in 0..n_pent {
+        for t in distinct(p).into_iter().flatten() {
+            lists[fill[t as usize] as usize] = p as u32;
+            fill[t as usize] += 1;
+        }
+    }
+    (offsets, lists)
+}
+
+impl std::fmt::Debug for Lexicon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lexicon")
+            .field("n_docs", &self.n_docs)
+            .field("df_max", &self.df_max)
+            .field("trigrams", &self.n_trigrams())
+            .field("columns", &self.n_columns())
+            .field("pentagrams", &self.n_pentagrams())
+            .finish()
+    }
+}

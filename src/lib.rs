@@ -1,0 +1,22 @@
+//! scyth: a multi-label topic classifier for Japanese text built on character
+//! trigrams, pentagram aggregation and a small linear network quantized to
+//! int8 (the SCYTH-5 design), usable in batch and as a stream processor.
+//!
+//! This crate is the pure core shared by every driver: text normalization and
+//! n-gram extraction ([`text`]), corpus statistics and trigram scores
+//! ([`stats`]), feature vectors ([`features`]), the network and its training
+//! ([`network`], [`train`]), int8 quantization and kernels ([`quant`]), the
+//! model file ([`model`]), record input/output ([`io`]) and evaluation metrics
+//! ([`metrics`]). It does not depend on timely or differential dataflow.
+#![forbid(missing_docs)]
+
+pub mod buf;
+pub mod features;
+pub mod io;
+pub mod metrics;
+pub mod model;
+pub mod network;
+pub mod quant;
+pub mod stats;
+pub mod text;
+pub mod train;

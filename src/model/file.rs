@@ -1,0 +1,241 @@
+//! The model file: a safetensors file (so numpy users can open it) whose
+//! header metadata holds the JSON [`ModelMeta`], a format tag and an xxh3
+//! checksum over the metadata and every tensor. Loading memory-maps the file
+//! and borrows the big matrices from the map without copying them.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail, ensure};
+use bytemuck::Pod;
+use memmap2::Mmap;
+use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::buf::Buf;
+use crate::features::Lexicon;
+use crate::model::meta::{FORMAT_VERSION, ModelMeta};
+use crate::model::Model;
+use crate::network::F32Weights;
+use crate::quant::Int8Weights;
+
+const FORMAT_KEY: &str = "format";
+const FORMAT_TAG: &str = "scyth-model";
+const META_KEY: &str = "scyth";
+const CHECKSUM_KEY: &str = "checksum_xxh3";
+
+/// One tensor to write: name, dtype, shape and bytes.
+struct Entry<'a> {
+    name: &'static str,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: &'a [u8],
+}
+
+fn entry<'a, T: Pod>(name: &'static str, dtype: Dtype, shape: Vec<usize>, data: &'a [T]) -> Entry<'a> {
+    Entry {
+        name,
+        dtype,
+        shape,
+        bytes: bytemuck::cast_slice(data),
+    }
+}
+
+fn entries(model: &Model) -> Vec<Entry<'_>> {
+    let lex = &model.lexicon;
+    let f = &model.f32_weights;
+    let q = &model.int8_weights;
+    let s = f.shape;
+    let (t, p) = (lex.n_trigrams(), lex.n_pentagrams());
+    vec![
+        entry("lexicon.keys", Dtype::U64, vec![t], &lex.keys),
+        entry("lexicon.df", Dtype::U32, vec![t], &lex.df),
+        entry("lexicon.score", Dtype::F64, vec![t], &lex.score),
+        entry("lexicon.white", Dtype::U8, vec![t], &lex.white),
+        entry("lexicon.column", Dtype::U32, vec![t], &lex.column),
+        entry("lexicon.column_trigram", Dtype::U32, vec![s.d], &lex.column_trigram),
+        entry("pentagram.offsets", Dtype::U32, vec![t + 1], &lex.pent_offsets),
+        entry("pentagram.lists", Dtype::U32, vec![lex.pent_lists.len()], &lex.pent_lists),
+        entry("pentagram.trigrams", Dtype::U32, vec![p, 3], &lex.pent_trigrams),
+        entry("pentagram.df", Dtype::U32, vec![p], &lex.pent_df),
+        entry("pentagram.keys", Dtype::U64, vec![p, 2], &lex.pent_keys),
+        entry("f32.encoder", Dtype::F32, vec![s.d, s.h], &f.enc),
+        entry("f32.linker", Dtype::F32, vec![s.e, s.h], &f.link),
+        entry("f32.head", Dtype::F32, vec![s.c, s.e], &f.head),
+        entry("f32.bias", Dtype::F32, vec![s.c], &f.bias),
+        entry("int8.encoder", Dtype::I8, vec![s.d, s.h], &q.enc),
+        entry("int8.encoder_scale", Dtype::F32, vec![s.h], &q.enc_scale),
+        entry("int8.linker", Dtype::I8, vec![s.e, s.h], &q.link),
+        entry("int8.linker_scale", Dtype::F32, vec![s.e], &q.link_scale),
+        entry("int8.head", Dtype::I8, vec![s.c, s.e], &q.head),
+        entry("int8.head_scale", Dtype::F32, vec![s.c], &q.head_scale),
+    ]
+}
+
+/// Checksum over the metadata JSON and the tensors in name order.
+fn checksum<'a>(meta_json: &str, tensors: impl Iterator<Item = (&'a str, &'a [u8])>) -> u64 {
+    let mut sorted: Vec<(&str, &[u8])> = tensors.collect();
+    sorted.sort_by_key(|t| t.0);
+    let mut h = Xxh3::new();
+    h.update(meta_json.as_bytes());
+    for (name, bytes) in sorted {
+        h.update(name.as_bytes());
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    h.digest()
+}
+
+/// Writes `model` to `path` (through a temporary file renamed into place, so
+/// a crash never leaves a half-written model under the final name). Returns
+/// the checksum written.
+pub fn save(model: &Model, path: &Path) -> Result<u64> {
+    let meta_json = serde_json::to_string(&model.meta).context("serializing model metadata")?;
+    let list = entries(model);
+    let sum = checksum(&meta_json, list.iter().map(|e| (e.name, e.bytes)));
+    let mut header = HashMap::new();
+    header.insert(FORMAT_KEY.to_string(), FORMAT_TAG.to_string());
+    header.insert(META_KEY.to_string(), meta_json);
+    header.insert(CHECKSUM_KEY.to_string(), format!("{sum:016x}"));
+    let views: Vec<(&str, TensorView<'_>)> = list
+        .iter()
+        .map(|e| Ok((e.name, TensorView::new(e.dtype, e.shape.clone(), e.bytes)?)))
+        .collect::<Result<_, safetensors::SafeTensorError>>()
+        .context("preparing tensors")?;
+    safetensors::serialize_to_file(views, Some(header), path)
+        .with_context(|| format!("writing model file {}", path.display()))?;
+    Ok(sum)
+}
+
+/// Loads a model file, memory-mapped. Rejects files that are not scyth
+/// models, of another format version, truncated, or whose checksum does not
+/// match (corruption), with an error saying which.
+pub fn load(path: &Path) -> Result<Model> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening model file {}", path.display()))?;
+    // SAFETY: the map is read-only; scyth never writes to a model file in
+    // place (saves go through a temporary file and a rename).
+    let map = unsafe { Mmap::map(&file) }.with_context(|| format!("memory-mapping {}", path.display()))?;
+    let map = Arc::new(map);
+    load_from_map(map).with_context(|| format!("invalid model file {}", path.display()))
+}
+
+fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
+    let (header_len, header) = SafeTensors::read_metadata(&map)
+        .map_err(|e| anyhow::anyhow!("not a readable safetensors file (truncated or corrupted header): {e:?}"))?;
+    let data_start = 8 + header_len;
+    let extra = header.metadata().clone().unwrap_or_default();
+    ensure!(
+        extra.get(FORMAT_KEY).map(String::as_str) == Some(FORMAT_TAG),
+        "not a scyth model (format tag missing)"
+    );
+    let meta_json = extra.get(META_KEY).context("model metadata missing")?;
+    let stored_sum = extra.get(CHECKSUM_KEY).context("checksum missing")?;
+    let probe: serde_json::Value = serde_json::from_str(meta_json).context("model metadata is not valid JSON")?;
+    let version = probe.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
+    ensure!(
+        version == FORMAT_VERSION as u64,
+        "model format version {version}, this scyth reads version {FORMAT_VERSION}"
+    );
+    let meta: ModelMeta = serde_json::from_value(probe).context("model metadata does not match this version")?;
+
+    let infos = header.tensors();
+    let tensor_bytes = |name: &str| -> Result<(&safetensors::tensor::TensorInfo, &[u8])> {
+        let info = *infos.get(name).with_context(|| format!("tensor {name} missing"))?;
+        let (s, e) = info.data_offsets;
+        Ok((info, &map[data_start + s..data_start + e]))
+    };
+    let sum = checksum(
+        meta_json,
+        infos
+            .keys()
+            .map(|name| tensor_bytes(name).map(|(_, b)| (name.as_str(), b)))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter(),
+    );
+    let stored = u64::from_str_radix(stored_sum, 16).context("checksum is not hexadecimal")?;
+    if sum != stored {
+        bail!("checksum mismatch (stored {stored:016x}, computed {sum:016x}): the file is corrupted");
+    }
+
+    let get = |name: &str, dtype: Dtype, shape: &[usize]| -> Result<(usize, usize)> {
+        let (info, _) = tensor_bytes(name)?;
+        ensure!(info.dtype == dtype, "tensor {name}: dtype {:?}, expected {dtype:?}", info.dtype);
+        ensure!(info.shape == shape, "tensor {name}: shape {:?}, expected {shape:?}", info.shape);
+        Ok((data_start + info.data_offsets.0, info.data_offsets.1 - info.data_offsets.0))
+    };
+    macro_rules! buf {
+        ($name:expr, $dtype:expr, $shape:expr) => {{
+            let (start, len) = get($name, $dtype, &$shape)?;
+            Buf::mapped(map.clone(), start, len).with_context(|| format!("tensor {}", $name))?
+        }};
+    }
+    let t = infos.get("lexicon.keys").context("tensor lexicon.keys missing")?.shape.first().copied().unwrap_or(0);
+    let p = infos.get("pentagram.df").context("tensor pentagram.df missing")?.shape.first().copied().unwrap_or(0);
+    let n_lists = infos
+        .get("pentagram.lists")
+        .context("tensor pentagram.lists missing")?
+        .shape
+        .first()
+        .copied()
+        .unwrap_or(0);
+    let s = meta.shape;
+    let lexicon = Lexicon {
+        params: meta.lexicon,
+        n_docs: meta.n_docs,
+        df_max: meta.df_max,
+        keys: buf!("lexicon.keys", Dtype::U64, [t]),
+        df: buf!("lexicon.df", Dtype::U32, [t]),
+        score: buf!("lexicon.score", Dtype::F64, [t]),
+        white: buf!("lexicon.white", Dtype::U8, [t]),
+        column: buf!("lexicon.column", Dtype::U32, [t]),
+        column_trigram: buf!("lexicon.column_trigram", Dtype::U32, [s.d]),
+        pent_offsets: buf!("pentagram.offsets", Dtype::U32, [t + 1]),
+        pent_lists: buf!("pentagram.lists", Dtype::U32, [n_lists]),
+        pent_trigrams: buf!("pentagram.trigrams", Dtype::U32, [p, 3]),
+        pent_df: buf!("pentagram.df", Dtype::U32, [p]),
+        pent_keys: buf!("pentagram.keys", Dtype::U64, [p, 2]),
+    };
+    validate_lexicon(&lexicon, s.d)?;
+    let f32_weights = F32Weights {
+        shape: s,
+        enc: buf!("f32.encoder", Dtype::F32, [s.d, s.h]),
+        link: buf!("f32.linker", Dtype::F32, [s.e, s.h]),
+        head: buf!("f32.head", Dtype::F32, [s.c, s.e]),
+        bias: buf!("f32.bias", Dtype::F32, [s.c]),
+    };
+    let int8_weights = Int8Weights::from_parts(
+        s,
+        buf!("int8.encoder", Dtype::I8, [s.d, s.h]),
+        buf!("int8.encoder_scale", Dtype::F32, [s.h]),
+        buf!("int8.linker", Dtype::I8, [s.e, s.h]),
+        buf!("int8.linker_scale", Dtype::F32, [s.e]),
+        buf!("int8.head", Dtype::I8, [s.c, s.e]),
+        buf!("int8.head_scale", Dtype::F32, [s.c]),
+    );
+    ensure!(meta.labels.len() == s.c, "{} label names for {} categories", meta.labels.len(), s.c);
+    Ok(Model {
+        meta,
+        lexicon,
+        f32_weights,
+        int8_weights,
+        checksum: sum,
+    })
+}
+
+/// Index invariants that, if broken, would make lookups read out of bounds.
+fn validate_lexicon(lex: &Lexicon, d: usize) -> Result<()> {
+    let t = lex.n_trigrams();
+    ensure!(lex.keys.windows(2).all(|w| w[0] < w[1]), "trigram keys are not sorted");
+    ensure!(lex.column.iter().all(|&c| c == crate::features::NO_COLUMN || (c as usize) < d), "column out of range");
+    ensure!(lex.column_trigram.iter().all(|&i| (i as usize) < t), "column trigram out of range");
+    ensure!(lex.pent_trigrams.iter().all(|&i| (i as usize) < t), "pentagram trigram out of range");
+    let offsets = &*lex.pent_offsets;
+    ensure!(
+        offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last().copied().unwrap_or(0) as usize == lex.pent_lists.len(),
+        "pentagram offsets are inconsistent"
+    );
+    let p = lex.n_pentagrams() as u32;
+    ensure!(lex.pent_lists.iter().all(|&x| x < p), "pentagram list entry out of range");
+    Ok(())
+}

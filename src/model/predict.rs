@@ -1,0 +1,129 @@
+//! Per-document prediction: text → features → f32 or int8 forward pass →
+//! probabilities, decision and embedding. Batch and stream call this.
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::{FeatureScratch, SparseRow, extract};
+use crate::model::Model;
+use crate::network::{l2_normalized, sigmoid};
+use crate::quant::{Int8Kernel, Int8Scratch, default_kernel, forward_int8};
+
+/// Which weights run the forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// int8 weights, dynamically quantized activations (the default).
+    Int8,
+    /// The float weights.
+    F32,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Precision, String> {
+        match s {
+            "int8" => Ok(Precision::Int8),
+            "f32" => Ok(Precision::F32),
+            other => Err(format!("unknown precision {other:?} (int8 or f32)")),
+        }
+    }
+}
+
+/// Per-thread scratch buffers for prediction.
+#[derive(Debug, Default)]
+pub struct PredictScratch {
+    /// Feature extraction buffers.
+    pub features: FeatureScratch,
+    int8: Int8Scratch,
+}
+
+/// The result for one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Sigmoid probability per category.
+    pub probabilities: Vec<f32>,
+    /// Unnormalized linker output (the embedding before L2 normalization).
+    pub linked: Vec<f32>,
+    /// Number of set input columns.
+    pub n_features: usize,
+}
+
+impl Prediction {
+    /// The L2-normalized embedding (zero vector for a featureless text).
+    pub fn embedding(&self) -> Vec<f32> {
+        l2_normalized(&self.linked)
+    }
+
+    /// The `k` most probable categories, probability descending, ties to the
+    /// lower id.
+    pub fn top_k(&self, k: usize) -> Vec<(u32, f32)> {
+        let mut order: Vec<u32> = (0..self.probabilities.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            self.probabilities[b as usize]
+                .total_cmp(&self.probabilities[a as usize])
+                .then(a.cmp(&b))
+        });
+        order.truncate(k);
+        order.into_iter().map(|c| (c, self.probabilities[c as usize])).collect()
+    }
+}
+
+impl Model {
+    /// The feature row of a text.
+    pub fn features(&self, text: &str, scratch: &mut FeatureScratch) -> SparseRow {
+        extract(&self.lexicon, self.meta.normalization, text, scratch)
+    }
+
+    /// Classifies a text.
+    pub fn predict_text(&self, text: &str, precision: Precision, scratch: &mut PredictScratch) -> Prediction {
+        let row = self.features(text, &mut scratch.features);
+        self.predict_row(&row, precision, scratch)
+    }
+
+    /// Runs the network on a feature row.
+    pub fn predict_row(&self, row: &SparseRow, precision: Precision, scratch: &mut PredictScratch) -> Prediction {
+        self.predict_row_with(row, precision, default_kernel(), scratch)
+    }
+
+    /// Like [`Model::predict_row`] with an explicit int8 kernel.
+    pub fn predict_row_with(
+        &self,
+        row: &SparseRow,
+        precision: Precision,
+        kernel: &dyn Int8Kernel,
+        scratch: &mut PredictScratch,
+    ) -> Prediction {
+        let (linked, logits) = match precision {
+            Precision::Int8 => {
+                let out = forward_int8(&self.int8_weights, &self.f32_weights.bias, kernel, row, &mut scratch.int8);
+                (out.linked, out.logits)
+            }
+            Precision::F32 => {
+                let out = self.f32_weights.forward(&[row]);
+                (out.linked.row(0).to_vec(), out.logits.row(0).to_vec())
+            }
+        };
+        Prediction {
+            probabilities: logits.iter().map(|&l| sigmoid(l)).collect(),
+            linked,
+            n_features: row.cols.len(),
+        }
+    }
+
+    /// The decided label set of a prediction: the top-1 for single-label
+    /// models, every category at or above its threshold for multi-label
+    /// ones. `threshold` overrides the model's thresholds (and makes a
+    /// single-label model decide by threshold too).
+    pub fn decide(&self, prediction: &Prediction, threshold: Option<f32>) -> Vec<u32> {
+        let rule = &self.meta.decision;
+        match threshold {
+            Some(t) => (0..prediction.probabilities.len() as u32)
+                .filter(|&c| prediction.probabilities[c as usize] >= t)
+                .collect(),
+            None if !rule.multi_label => prediction.top_k(1).into_iter().map(|(c, _)| c).collect(),
+            None => (0..prediction.probabilities.len() as u32)
+                .filter(|&c| prediction.probabilities[c as usize] >= rule.threshold(c as usize))
+                .collect(),
+        }
+    }
+}
