@@ -35,7 +35,9 @@ impl<T: Pod> Buf<T> {
         let end = start
             .checked_add(bytes)
             .filter(|&end| end <= map.len())
-            .ok_or_else(|| anyhow::anyhow!("tensor window {start}+{bytes} lies outside the file"))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("tensor window {start}+{bytes} lies outside the file")
+            })?;
         anyhow::ensure!(
             bytes % size == 0,
             "tensor of {bytes} bytes is not a whole number of {size}-byte elements"
@@ -64,9 +66,9 @@ impl<T: Pod> Deref for Buf<T> {
     fn deref(&self) -> &[T] {
         match self {
             Buf::Owned(v) => v,
-            Buf::Mapped { map, start, len, .. } => {
-                bytemuck::cast_slice(&map[*start..*start + *len * std::mem::size_of::<T>()])
-            }
+            Buf::Mapped {
+                map, start, len, ..
+            } => bytemuck::cast_slice(&map[*start..*start + *len * std::mem::size_of::<T>()]),
         }
     }
 }

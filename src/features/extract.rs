@@ -2,12 +2,12 @@
 //! lexicon, the same text always gives the same (column, value) pairs: no
 //! state is shared between documents except the reusable scratch buffers.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use crate::features::lexicon::{Lexicon, NO_COLUMN};
 use crate::stats::agr_value;
-use crate::text::{Normalization, trigrams};
+use crate::text::Normalization;
 
 /// Why a column got its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -62,17 +62,54 @@ impl SparseRow {
 }
 
 /// Reusable per-thread buffers for extraction.
+///
+/// Occurrence counts live in a dense array indexed by trigram, guarded by a
+/// bitset (a few hundred KB, cache-resident) so that scoring the long
+/// pentagram lists of common trigrams costs a bit test per entry, not a hash
+/// lookup. Both are sized to the lexicon on first use and cleared per
+/// document through the list of distinct trigrams.
 #[derive(Debug, Default)]
 pub struct FeatureScratch {
     chars: Vec<char>,
-    positions: Vec<Option<u32>>,
-    counts: FxHashMap<u32, u32>,
+    counts: Vec<u32>,
+    present: Vec<u64>,
     distinct: Vec<u32>,
     set: FxHashSet<u32>,
 }
 
+impl FeatureScratch {
+    fn reset(&mut self, n_trigrams: usize) {
+        if self.counts.len() != n_trigrams {
+            self.counts = vec![0; n_trigrams];
+            self.present = vec![0; n_trigrams.div_ceil(64)];
+        } else {
+            for &t in &self.distinct {
+                self.counts[t as usize] = 0;
+                self.present[t as usize / 64] = 0;
+            }
+        }
+        self.distinct.clear();
+        self.set.clear();
+    }
+
+    /// Occurrences of trigram `t` in the current text.
+    #[inline]
+    fn count(&self, t: u32) -> u32 {
+        if self.present[t as usize / 64] & (1 << (t % 64)) == 0 {
+            0
+        } else {
+            self.counts[t as usize]
+        }
+    }
+}
+
 /// Features of `text` as a sparse row (columns ascending).
-pub fn extract(lex: &Lexicon, norm: Normalization, text: &str, scratch: &mut FeatureScratch) -> SparseRow {
+pub fn extract(
+    lex: &Lexicon,
+    norm: Normalization,
+    text: &str,
+    scratch: &mut FeatureScratch,
+) -> SparseRow {
     SparseRow::from_pairs(&extract_pairs(lex, norm, text, scratch))
 }
 
@@ -84,18 +121,14 @@ pub fn extract_pairs(
     text: &str,
     scratch: &mut FeatureScratch,
 ) -> Vec<FeaturePair> {
+    scratch.reset(lex.n_trigrams());
     norm.apply_into(text, &mut scratch.chars);
-    scratch.positions.clear();
-    scratch.counts.clear();
-    scratch.distinct.clear();
-    scratch.set.clear();
-    for t in trigrams(&scratch.chars) {
-        let idx = lex.lookup(t);
-        scratch.positions.push(idx);
-        if let Some(i) = idx {
-            let c = scratch.counts.entry(i).or_insert(0);
+    for w in scratch.chars.windows(3) {
+        if let Some(i) = lex.lookup(crate::text::Trigram::new([w[0], w[1], w[2]])) {
+            let c = &mut scratch.counts[i as usize];
             if *c == 0 {
                 scratch.distinct.push(i);
+                scratch.present[i as usize / 64] |= 1 << (i % 64);
             }
             *c += 1;
         }
@@ -119,10 +152,13 @@ pub fn extract_pairs(
     // AGR: for each distinct trigram in first-occurrence order, its best
     // pentagram's white trigrams not yet set.
     let pent_trigrams = &*lex.pent_trigrams;
+    let pent_lists = &*lex.pent_lists;
+    let offsets = &*lex.pent_offsets;
     let gray_weight = lex.params.score.gray_weight;
     for &t in &scratch.distinct {
-        let list = lex.pentagrams_of(t);
-        let Some(best) = best_pentagram(list, pent_trigrams, &scratch.counts) else {
+        let list =
+            &pent_lists[3 * offsets[t as usize] as usize..3 * offsets[t as usize + 1] as usize];
+        let Some(best) = best_pentagram(list, scratch.counts[t as usize], scratch) else {
             continue;
         };
         for &u in &pent_trigrams[3 * best as usize..3 * best as usize + 3] {
@@ -140,15 +176,15 @@ pub fn extract_pairs(
     pairs
 }
 
-/// The pentagram of `list` whose three trigram positions occur most often in
-/// the text (repeats counted); ties go to the earliest in the list.
-fn best_pentagram(list: &[u32], pent_trigrams: &[u32], counts: &FxHashMap<u32, u32>) -> Option<u32> {
+/// The pentagram of `list` (triples `(pentagram, other, other)` of trigram
+/// `t`, which occurs `count_t` times) whose three trigram positions occur
+/// most often in the text, repeats counted; ties go to the earliest.
+fn best_pentagram(list: &[u32], count_t: u32, scratch: &FeatureScratch) -> Option<u32> {
     let mut best: Option<(u32, u32)> = None;
-    for &p in list {
-        let tris = &pent_trigrams[3 * p as usize..3 * p as usize + 3];
-        let total: u32 = tris.iter().map(|t| counts.get(t).copied().unwrap_or(0)).sum();
+    for entry in list.chunks_exact(3) {
+        let total = count_t + scratch.count(entry[1]) + scratch.count(entry[2]);
         if best.is_none_or(|(_, b)| total > b) {
-            best = Some((p, total));
+            best = Some((entry[0], total));
         }
     }
     best.map(|b| b.0)

@@ -57,9 +57,12 @@ pub struct Lexicon {
     pub column: Buf<u32>,
     /// Trigram index of every column (the inverse of `column`).
     pub column_trigram: Buf<u32>,
-    /// CSR offsets (len = trigrams + 1) into `pent_lists`.
+    /// CSR offsets (len = trigrams + 1) into `pent_lists`, in entries.
     pub pent_offsets: Buf<u32>,
-    /// Per trigram, the known pentagrams containing it, in pentagram order.
+    /// Per trigram, the known pentagrams containing it, in pentagram order,
+    /// as triples `(pentagram, other, other)`: the pentagram and the trigrams
+    /// at its two other positions, stored inline so that scoring a list
+    /// reads it sequentially.
     pub pent_lists: Buf<u32>,
     /// Three trigram indices (offsets 0, 1, 2) per known pentagram.
     pub pent_trigrams: Buf<u32>,
@@ -95,10 +98,11 @@ impl Lexicon {
         Trigram(self.keys[index as usize])
     }
 
-    /// Known pentagrams containing the trigram at `index`, in order.
+    /// Known pentagrams containing the trigram at `index`, in order, as
+    /// `(pentagram, other trigram, other trigram)` triples flattened.
     pub fn pentagrams_of(&self, index: u32) -> &[u32] {
         let i = index as usize;
-        &self.pent_lists[self.pent_offsets[i] as usize..self.pent_offsets[i + 1] as usize]
+        &self.pent_lists[3 * self.pent_offsets[i] as usize..3 * self.pent_offsets[i + 1] as usize]
     }
 
     /// Number of white trigrams that have a column.
@@ -114,7 +118,8 @@ impl Lexicon {
     /// descending then code points ascending (cut at `max_columns`), and the
     /// known pentagrams (df ≥ pent_min_df) in first-appearance order.
     pub fn build(counts: &CorpusCounts, params: &LexiconParams) -> Lexicon {
-        let mut entries: Vec<(u64, u32)> = counts.trigram_df.iter().map(|(t, &df)| (t.0, df)).collect();
+        let mut entries: Vec<(u64, u32)> =
+            counts.trigram_df.iter().map(|(t, &df)| (t.0, df)).collect();
         entries.sort_unstable();
         let df_max = entries.iter().map(|e| e.1).max().unwrap_or(0);
         let keys: Vec<u64> = entries.iter().map(|e| e.0).collect();
@@ -123,7 +128,10 @@ impl Lexicon {
             .iter()
             .map(|&(k, d)| score(&params.score, d, df_max, trigram_weight(Trigram(k).chars())))
             .collect();
-        let white: Vec<u8> = scores.iter().map(|&s| params.score.is_white(s) as u8).collect();
+        let white: Vec<u8> = scores
+            .iter()
+            .map(|&s| params.score.is_white(s) as u8)
+            .collect();
 
         let mut by_df: Vec<u32> = (0..keys.len() as u32)
             .filter(|&i| df[i as usize] >= params.min_df)
@@ -180,16 +188,27 @@ impl Lexicon {
 }
 
 /// Per-trigram lists of the pentagrams containing it (a trigram occurring at
-/// two offsets of one pentagram lists it once), as CSR offsets and entries.
+/// two offsets of one pentagram lists it once), as CSR offsets (in entries)
+/// and `(pentagram, other, other)` triples.
 pub fn invert_pentagrams(pent_trigrams: &[u32], n_trigrams: usize) -> (Vec<u32>, Vec<u32>) {
-    let distinct = |p: usize| {
-        let t = &pent_trigrams[3 * p..3 * p + 3];
-        [Some(t[0]), (t[1] != t[0]).then_some(t[1]), (t[2] != t[0] && t[2] != t[1]).then_some(t[2])]
+    // For each distinct trigram of pentagram p: (trigram, the two others).
+    let members = |p: usize| {
+        let t = [
+            pent_trigrams[3 * p],
+            pent_trigrams[3 * p + 1],
+            pent_trigrams[3 * p + 2],
+        ];
+        let entry = |k: usize| (t[k], t[(k + 1) % 3], t[(k + 2) % 3]);
+        [
+            Some(entry(0)),
+            (t[1] != t[0]).then(|| entry(1)),
+            (t[2] != t[0] && t[2] != t[1]).then(|| entry(2)),
+        ]
     };
     let n_pent = pent_trigrams.len() / 3;
     let mut offsets = vec![0u32; n_trigrams + 1];
     for p in 0..n_pent {
-        for t in distinct(p).into_iter().flatten() {
+        for (t, _, _) in members(p).into_iter().flatten() {
             offsets[t as usize + 1] += 1;
         }
     }
@@ -197,10 +216,11 @@ pub fn invert_pentagrams(pent_trigrams: &[u32], n_trigrams: usize) -> (Vec<u32>,
         offsets[i + 1] += offsets[i];
     }
     let mut fill = offsets.clone();
-    let mut lists = vec![0u32; offsets[n_trigrams] as usize];
+    let mut lists = vec![0u32; 3 * offsets[n_trigrams] as usize];
     for p in 0..n_pent {
-        for t in distinct(p).into_iter().flatten() {
-            lists[fill[t as usize] as usize] = p as u32;
+        for (t, a, b) in members(p).into_iter().flatten() {
+            let at = 3 * fill[t as usize] as usize;
+            lists[at..at + 3].copy_from_slice(&[p as u32, a, b]);
             fill[t as usize] += 1;
         }
     }

@@ -1,7 +1,7 @@
 //! Reading input records (CSV, JSONL) and writing result rows.
 
-pub mod record;
 pub mod reader;
+pub mod record;
 
 pub use reader::{ColumnNames, InputFormat, RecordReader, open_records};
 pub use record::{Record, RecordError};

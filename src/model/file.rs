@@ -15,8 +15,8 @@ use xxhash_rust::xxh3::Xxh3;
 
 use crate::buf::Buf;
 use crate::features::Lexicon;
-use crate::model::meta::{FORMAT_VERSION, ModelMeta};
 use crate::model::Model;
+use crate::model::meta::{FORMAT_VERSION, ModelMeta};
 use crate::network::F32Weights;
 use crate::quant::Int8Weights;
 
@@ -33,7 +33,12 @@ struct Entry<'a> {
     bytes: &'a [u8],
 }
 
-fn entry<'a, T: Pod>(name: &'static str, dtype: Dtype, shape: Vec<usize>, data: &'a [T]) -> Entry<'a> {
+fn entry<'a, T: Pod>(
+    name: &'static str,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: &'a [T],
+) -> Entry<'a> {
     Entry {
         name,
         dtype,
@@ -54,10 +59,30 @@ fn entries(model: &Model) -> Vec<Entry<'_>> {
         entry("lexicon.score", Dtype::F64, vec![t], &lex.score),
         entry("lexicon.white", Dtype::U8, vec![t], &lex.white),
         entry("lexicon.column", Dtype::U32, vec![t], &lex.column),
-        entry("lexicon.column_trigram", Dtype::U32, vec![s.d], &lex.column_trigram),
-        entry("pentagram.offsets", Dtype::U32, vec![t + 1], &lex.pent_offsets),
-        entry("pentagram.lists", Dtype::U32, vec![lex.pent_lists.len()], &lex.pent_lists),
-        entry("pentagram.trigrams", Dtype::U32, vec![p, 3], &lex.pent_trigrams),
+        entry(
+            "lexicon.column_trigram",
+            Dtype::U32,
+            vec![s.d],
+            &lex.column_trigram,
+        ),
+        entry(
+            "pentagram.offsets",
+            Dtype::U32,
+            vec![t + 1],
+            &lex.pent_offsets,
+        ),
+        entry(
+            "pentagram.lists",
+            Dtype::U32,
+            vec![lex.pent_lists.len() / 3, 3],
+            &lex.pent_lists,
+        ),
+        entry(
+            "pentagram.trigrams",
+            Dtype::U32,
+            vec![p, 3],
+            &lex.pent_trigrams,
+        ),
         entry("pentagram.df", Dtype::U32, vec![p], &lex.pent_df),
         entry("pentagram.keys", Dtype::U64, vec![p, 2], &lex.pent_keys),
         entry("f32.encoder", Dtype::F32, vec![s.d, s.h], &f.enc),
@@ -112,17 +137,20 @@ pub fn save(model: &Model, path: &Path) -> Result<u64> {
 /// models, of another format version, truncated, or whose checksum does not
 /// match (corruption), with an error saying which.
 pub fn load(path: &Path) -> Result<Model> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening model file {}", path.display()))?;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("opening model file {}", path.display()))?;
     // SAFETY: the map is read-only; scyth never writes to a model file in
     // place (saves go through a temporary file and a rename).
-    let map = unsafe { Mmap::map(&file) }.with_context(|| format!("memory-mapping {}", path.display()))?;
+    let map = unsafe { Mmap::map(&file) }
+        .with_context(|| format!("memory-mapping {}", path.display()))?;
     let map = Arc::new(map);
     load_from_map(map).with_context(|| format!("invalid model file {}", path.display()))
 }
 
 fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
-    let (header_len, header) = SafeTensors::read_metadata(&map)
-        .map_err(|e| anyhow::anyhow!("not a readable safetensors file (truncated or corrupted header): {e:?}"))?;
+    let (header_len, header) = SafeTensors::read_metadata(&map).map_err(|e| {
+        anyhow::anyhow!("not a readable safetensors file (truncated or corrupted header): {e:?}")
+    })?;
     let data_start = 8 + header_len;
     let extra = header.metadata().clone().unwrap_or_default();
     ensure!(
@@ -131,17 +159,24 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
     );
     let meta_json = extra.get(META_KEY).context("model metadata missing")?;
     let stored_sum = extra.get(CHECKSUM_KEY).context("checksum missing")?;
-    let probe: serde_json::Value = serde_json::from_str(meta_json).context("model metadata is not valid JSON")?;
-    let version = probe.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
+    let probe: serde_json::Value =
+        serde_json::from_str(meta_json).context("model metadata is not valid JSON")?;
+    let version = probe
+        .get("format_version")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
     ensure!(
         version == FORMAT_VERSION as u64,
         "model format version {version}, this scyth reads version {FORMAT_VERSION}"
     );
-    let meta: ModelMeta = serde_json::from_value(probe).context("model metadata does not match this version")?;
+    let meta: ModelMeta =
+        serde_json::from_value(probe).context("model metadata does not match this version")?;
 
     let infos = header.tensors();
     let tensor_bytes = |name: &str| -> Result<(&safetensors::tensor::TensorInfo, &[u8])> {
-        let info = *infos.get(name).with_context(|| format!("tensor {name} missing"))?;
+        let info = *infos
+            .get(name)
+            .with_context(|| format!("tensor {name} missing"))?;
         let (s, e) = info.data_offsets;
         Ok((info, &map[data_start + s..data_start + e]))
     };
@@ -155,14 +190,27 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
     );
     let stored = u64::from_str_radix(stored_sum, 16).context("checksum is not hexadecimal")?;
     if sum != stored {
-        bail!("checksum mismatch (stored {stored:016x}, computed {sum:016x}): the file is corrupted");
+        bail!(
+            "checksum mismatch (stored {stored:016x}, computed {sum:016x}): the file is corrupted"
+        );
     }
 
     let get = |name: &str, dtype: Dtype, shape: &[usize]| -> Result<(usize, usize)> {
         let (info, _) = tensor_bytes(name)?;
-        ensure!(info.dtype == dtype, "tensor {name}: dtype {:?}, expected {dtype:?}", info.dtype);
-        ensure!(info.shape == shape, "tensor {name}: shape {:?}, expected {shape:?}", info.shape);
-        Ok((data_start + info.data_offsets.0, info.data_offsets.1 - info.data_offsets.0))
+        ensure!(
+            info.dtype == dtype,
+            "tensor {name}: dtype {:?}, expected {dtype:?}",
+            info.dtype
+        );
+        ensure!(
+            info.shape == shape,
+            "tensor {name}: shape {:?}, expected {shape:?}",
+            info.shape
+        );
+        Ok((
+            data_start + info.data_offsets.0,
+            info.data_offsets.1 - info.data_offsets.0,
+        ))
     };
     macro_rules! buf {
         ($name:expr, $dtype:expr, $shape:expr) => {{
@@ -170,8 +218,20 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
             Buf::mapped(map.clone(), start, len).with_context(|| format!("tensor {}", $name))?
         }};
     }
-    let t = infos.get("lexicon.keys").context("tensor lexicon.keys missing")?.shape.first().copied().unwrap_or(0);
-    let p = infos.get("pentagram.df").context("tensor pentagram.df missing")?.shape.first().copied().unwrap_or(0);
+    let t = infos
+        .get("lexicon.keys")
+        .context("tensor lexicon.keys missing")?
+        .shape
+        .first()
+        .copied()
+        .unwrap_or(0);
+    let p = infos
+        .get("pentagram.df")
+        .context("tensor pentagram.df missing")?
+        .shape
+        .first()
+        .copied()
+        .unwrap_or(0);
     let n_lists = infos
         .get("pentagram.lists")
         .context("tensor pentagram.lists missing")?
@@ -191,7 +251,7 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         column: buf!("lexicon.column", Dtype::U32, [t]),
         column_trigram: buf!("lexicon.column_trigram", Dtype::U32, [s.d]),
         pent_offsets: buf!("pentagram.offsets", Dtype::U32, [t + 1]),
-        pent_lists: buf!("pentagram.lists", Dtype::U32, [n_lists]),
+        pent_lists: buf!("pentagram.lists", Dtype::U32, [n_lists, 3]),
         pent_trigrams: buf!("pentagram.trigrams", Dtype::U32, [p, 3]),
         pent_df: buf!("pentagram.df", Dtype::U32, [p]),
         pent_keys: buf!("pentagram.keys", Dtype::U64, [p, 2]),
@@ -213,7 +273,12 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         buf!("int8.head", Dtype::I8, [s.c, s.e]),
         buf!("int8.head_scale", Dtype::F32, [s.c]),
     );
-    ensure!(meta.labels.len() == s.c, "{} label names for {} categories", meta.labels.len(), s.c);
+    ensure!(
+        meta.labels.len() == s.c,
+        "{} label names for {} categories",
+        meta.labels.len(),
+        s.c
+    );
     Ok(Model {
         meta,
         lexicon,
@@ -226,16 +291,36 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
 /// Index invariants that, if broken, would make lookups read out of bounds.
 fn validate_lexicon(lex: &Lexicon, d: usize) -> Result<()> {
     let t = lex.n_trigrams();
-    ensure!(lex.keys.windows(2).all(|w| w[0] < w[1]), "trigram keys are not sorted");
-    ensure!(lex.column.iter().all(|&c| c == crate::features::NO_COLUMN || (c as usize) < d), "column out of range");
-    ensure!(lex.column_trigram.iter().all(|&i| (i as usize) < t), "column trigram out of range");
-    ensure!(lex.pent_trigrams.iter().all(|&i| (i as usize) < t), "pentagram trigram out of range");
+    ensure!(
+        lex.keys.windows(2).all(|w| w[0] < w[1]),
+        "trigram keys are not sorted"
+    );
+    ensure!(
+        lex.column
+            .iter()
+            .all(|&c| c == crate::features::NO_COLUMN || (c as usize) < d),
+        "column out of range"
+    );
+    ensure!(
+        lex.column_trigram.iter().all(|&i| (i as usize) < t),
+        "column trigram out of range"
+    );
+    ensure!(
+        lex.pent_trigrams.iter().all(|&i| (i as usize) < t),
+        "pentagram trigram out of range"
+    );
     let offsets = &*lex.pent_offsets;
     ensure!(
-        offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last().copied().unwrap_or(0) as usize == lex.pent_lists.len(),
+        offsets.windows(2).all(|w| w[0] <= w[1])
+            && offsets.last().copied().unwrap_or(0) as usize * 3 == lex.pent_lists.len(),
         "pentagram offsets are inconsistent"
     );
     let p = lex.n_pentagrams() as u32;
-    ensure!(lex.pent_lists.iter().all(|&x| x < p), "pentagram list entry out of range");
+    ensure!(
+        lex.pent_lists
+            .chunks_exact(3)
+            .all(|e| e[0] < p && (e[1] as usize) < t && (e[2] as usize) < t),
+        "pentagram list entry out of range"
+    );
     Ok(())
 }

@@ -64,7 +64,10 @@ impl Prediction {
                 .then(a.cmp(&b))
         });
         order.truncate(k);
-        order.into_iter().map(|c| (c, self.probabilities[c as usize])).collect()
+        order
+            .into_iter()
+            .map(|c| (c, self.probabilities[c as usize]))
+            .collect()
     }
 }
 
@@ -75,13 +78,23 @@ impl Model {
     }
 
     /// Classifies a text.
-    pub fn predict_text(&self, text: &str, precision: Precision, scratch: &mut PredictScratch) -> Prediction {
+    pub fn predict_text(
+        &self,
+        text: &str,
+        precision: Precision,
+        scratch: &mut PredictScratch,
+    ) -> Prediction {
         let row = self.features(text, &mut scratch.features);
         self.predict_row(&row, precision, scratch)
     }
 
     /// Runs the network on a feature row.
-    pub fn predict_row(&self, row: &SparseRow, precision: Precision, scratch: &mut PredictScratch) -> Prediction {
+    pub fn predict_row(
+        &self,
+        row: &SparseRow,
+        precision: Precision,
+        scratch: &mut PredictScratch,
+    ) -> Prediction {
         self.predict_row_with(row, precision, default_kernel(), scratch)
     }
 
@@ -95,7 +108,13 @@ impl Model {
     ) -> Prediction {
         let (linked, logits) = match precision {
             Precision::Int8 => {
-                let out = forward_int8(&self.int8_weights, &self.f32_weights.bias, kernel, row, &mut scratch.int8);
+                let out = forward_int8(
+                    &self.int8_weights,
+                    &self.f32_weights.bias,
+                    kernel,
+                    row,
+                    &mut scratch.int8,
+                );
                 (out.linked, out.logits)
             }
             Precision::F32 => {

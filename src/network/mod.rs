@@ -106,7 +106,8 @@ impl F32Weights {
     /// Linker and head on latent vectors `[B][H]`.
     pub fn forward_latent(&self, z: &Array2<f32>) -> BatchOutput {
         let Shape { h, e, c, .. } = self.shape;
-        let link = ArrayView2::from_shape((e, h), &self.link).expect("linker shape checked at load");
+        let link =
+            ArrayView2::from_shape((e, h), &self.link).expect("linker shape checked at load");
         let head = ArrayView2::from_shape((c, e), &self.head).expect("head shape checked at load");
         let linked = z.dot(&link.t());
         let mut logits = linked.dot(&head.t());

@@ -31,7 +31,11 @@ pub fn choose_qparams(min: f32, max: f32, qmax: i32) -> QParams {
     let zp_from_max = qmax as f64 - max as f64 / scale_d;
     let err_min = (qmin as f64).abs() - (min as f64 / scale_d).abs();
     let err_max = (qmax as f64).abs() - (max as f64 / scale_d).abs();
-    let initial = if err_min < err_max { zp_from_min } else { zp_from_max };
+    let initial = if err_min < err_max {
+        zp_from_min
+    } else {
+        zp_from_max
+    };
     let zero_point = if initial < qmin as f64 {
         qmin
     } else if initial > qmax as f64 {

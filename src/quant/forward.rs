@@ -48,11 +48,35 @@ pub fn forward_int8(
     s.acc.resize(shape.h, 0);
     kernel.sparse_accumulate(&w.enc, shape.h, &row.cols, &s.codes, &mut s.acc);
     s.act.clear();
-    s.act
-        .extend(s.acc.iter().zip(w.enc_scale.iter()).map(|(&a, &ws)| a as f32 * (qp.scale * ws)));
+    s.act.extend(
+        s.acc
+            .iter()
+            .zip(w.enc_scale.iter())
+            .map(|(&a, &ws)| a as f32 * (qp.scale * ws)),
+    );
 
-    let linked = dense_layer(kernel, &s.act, &w.link, &w.link_scale, &w.link_row_sums, None, shape.e, &mut s.q, &mut s.acc);
-    let logits = dense_layer(kernel, &linked, &w.head, &w.head_scale, &w.head_row_sums, Some(bias), shape.c, &mut s.q, &mut s.acc);
+    let linked = dense_layer(
+        kernel,
+        &s.act,
+        &w.link,
+        &w.link_scale,
+        &w.link_row_sums,
+        None,
+        shape.e,
+        &mut s.q,
+        &mut s.acc,
+    );
+    let logits = dense_layer(
+        kernel,
+        &linked,
+        &w.head,
+        &w.head_scale,
+        &w.head_row_sums,
+        Some(bias),
+        shape.c,
+        &mut s.q,
+        &mut s.acc,
+    );
     Int8Output { linked, logits }
 }
 

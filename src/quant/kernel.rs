@@ -8,7 +8,14 @@ pub trait Int8Kernel: Send + Sync {
 
     /// Sparse gather-accumulate: `acc[j] += Σ_i codes[i] · rows[cols[i]·width + j]`
     /// (the encoder over a document's active columns).
-    fn sparse_accumulate(&self, rows: &[i8], width: usize, cols: &[u32], codes: &[i32], acc: &mut [i32]);
+    fn sparse_accumulate(
+        &self,
+        rows: &[i8],
+        width: usize,
+        cols: &[u32],
+        codes: &[i32],
+        acc: &mut [i32],
+    );
 
     /// Dense GEMV: `out[o] = Σ_i x[i] · w[o·x.len() + i]` for each output `o`.
     fn gemv(&self, x: &[u8], w: &[i8], out: &mut [i32]);
@@ -23,7 +30,14 @@ impl Int8Kernel for ScalarKernel {
         "scalar"
     }
 
-    fn sparse_accumulate(&self, rows: &[i8], width: usize, cols: &[u32], codes: &[i32], acc: &mut [i32]) {
+    fn sparse_accumulate(
+        &self,
+        rows: &[i8],
+        width: usize,
+        cols: &[u32],
+        codes: &[i32],
+        acc: &mut [i32],
+    ) {
         for (&col, &code) in cols.iter().zip(codes) {
             if code == 0 {
                 continue;

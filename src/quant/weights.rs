@@ -67,7 +67,10 @@ pub fn quantize_per_column(w: &[f32], cols: usize) -> (Vec<i8>, Vec<f32>) {
 
 /// Σ of the codes of each row of a `[rows][cols]` matrix.
 pub fn row_sums(codes: &[i8], cols: usize) -> Vec<i32> {
-    codes.chunks(cols.max(1)).map(|r| r.iter().map(|&c| c as i32).sum()).collect()
+    codes
+        .chunks(cols.max(1))
+        .map(|r| r.iter().map(|&c| c as i32).sum())
+        .collect()
 }
 
 impl Int8Weights {
@@ -77,7 +80,15 @@ impl Int8Weights {
         let (enc, enc_scale) = quantize_per_column(&w.enc, h);
         let (link, link_scale) = quantize_per_row(&w.link, h);
         let (head, head_scale) = quantize_per_row(&w.head, e);
-        Int8Weights::from_parts(w.shape, enc.into(), enc_scale.into(), link.into(), link_scale.into(), head.into(), head_scale.into())
+        Int8Weights::from_parts(
+            w.shape,
+            enc.into(),
+            enc_scale.into(),
+            link.into(),
+            link_scale.into(),
+            head.into(),
+            head_scale.into(),
+        )
     }
 
     /// Assembles weights from stored parts, deriving the row sums.

@@ -106,7 +106,13 @@ mod tests {
             let c = chars(s);
             counts.pentagrams[&Pentagram::new([c[0], c[1], c[2], c[3], c[4]])]
         };
-        assert_eq!(rank("abcde"), PentagramCount { df: 2, first_seen: 0 });
+        assert_eq!(
+            rank("abcde"),
+            PentagramCount {
+                df: 2,
+                first_seen: 0
+            }
+        );
         assert_eq!(rank("bcdef").first_seen, 1);
         assert_eq!(rank("zabcd").first_seen, 2);
     }

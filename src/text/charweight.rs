@@ -28,7 +28,11 @@ mod tests {
         assert_eq!(char_weight('\u{9FAF}'), 6);
         assert_eq!(char_weight('\u{9FB0}'), 0);
         assert_eq!(char_weight('々'), 0);
-        assert_eq!(char_weight('\u{3400}'), 0, "CJK Extension A is not kanji here");
+        assert_eq!(
+            char_weight('\u{3400}'),
+            0,
+            "CJK Extension A is not kanji here"
+        );
         assert_eq!(char_weight('\u{3040}'), 2);
         assert_eq!(char_weight('\u{309F}'), 2);
         assert_eq!(char_weight('\u{30A0}'), 2);

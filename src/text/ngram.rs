@@ -21,7 +21,8 @@ impl Trigram {
     /// The three characters back. Every packed value made by [`Trigram::new`]
     /// unpacks to valid scalars; other bit patterns become U+FFFD.
     pub fn chars(self) -> [char; 3] {
-        let at = |shift: u32| char::from_u32(((self.0 >> shift) & MASK) as u32).unwrap_or('\u{FFFD}');
+        let at =
+            |shift: u32| char::from_u32(((self.0 >> shift) & MASK) as u32).unwrap_or('\u{FFFD}');
         [at(2 * BITS), at(BITS), at(0)]
     }
 

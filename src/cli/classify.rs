@@ -1,0 +1,147 @@
+//! `scyth classify`: records in, one result or error row per record out,
+//! in input order, computed data-parallel over worker threads.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use rayon::prelude::*;
+use scyth::features::FeatureKind;
+use scyth::io::{Record, RecordError};
+use scyth::model::{Model, Precision, PredictScratch};
+
+use super::Outcome;
+use super::args::{InputArgs, ModelArgs, ThreadArgs, parse_precision};
+use super::output::{Contribution, OutputFormat, ResultRow, RowWriter, Scored, open_output};
+
+/// Options of `scyth classify`.
+#[derive(Args, Debug)]
+pub struct ClassifyArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output file; `-` writes standard output.
+    #[arg(long, short, default_value = "-")]
+    pub output: PathBuf,
+    /// Output format (default: the output's extension, else the input format, else jsonl).
+    #[arg(long, value_parser = OutputFormat::parse)]
+    pub output_format: Option<OutputFormat>,
+    /// Number of top labels per row.
+    #[arg(long, short = 'k', default_value_t = 3)]
+    pub top_k: usize,
+    /// Decide every label with probability ≥ P (default: the model's rule).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// int8 (default) or f32.
+    #[arg(long, default_value = "int8", value_parser = parse_precision)]
+    pub precision: Precision,
+    /// Add the features that contributed most to the top label.
+    #[arg(long)]
+    pub explain: bool,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+}
+
+/// Records classified per parallel chunk (output stays in input order).
+pub const CHUNK: usize = 2048;
+
+/// Classifies one record into a row.
+pub fn classify_record(
+    model: &Model,
+    rec: &Record,
+    args: &ClassifyArgs,
+    scratch: &mut PredictScratch,
+) -> ResultRow {
+    let pred = model.predict_text(&rec.text, args.precision, scratch);
+    let name = |c: u32| model.meta.labels[c as usize].clone();
+    let top = pred.top_k(args.top_k.max(1));
+    let explain = args.explain.then(|| {
+        model
+            .explain(&rec.text, top[0].0, 10, scratch)
+            .into_iter()
+            .map(|e| Contribution {
+                trigram: e.trigram,
+                kind: match e.pair.kind {
+                    FeatureKind::Direct => "direct",
+                    FeatureKind::Agr { .. } => "agr",
+                },
+                pentagram: e.pentagram,
+                value: e.pair.value,
+                contribution: e.contribution,
+            })
+            .collect()
+    });
+    ResultRow {
+        id: rec.id.clone(),
+        line: rec.line,
+        labels: model
+            .decide(&pred, args.threshold)
+            .into_iter()
+            .map(name)
+            .collect(),
+        top: top
+            .iter()
+            .take(args.top_k)
+            .map(|&(c, p)| Scored {
+                label: name(c),
+                probability: p,
+            })
+            .collect(),
+        n_features: pred.n_features,
+        explain,
+    }
+}
+
+/// Runs `scyth classify`.
+pub fn run(args: ClassifyArgs) -> Result<Outcome> {
+    let model = args.model.load()?;
+    let reader = args.input.open()?;
+    let format = args
+        .output_format
+        .or_else(|| OutputFormat::from_path(&args.output))
+        .or_else(|| {
+            match args
+                .input
+                .format
+                .or_else(|| scyth::io::InputFormat::from_path(&args.input.input))
+            {
+                Some(scyth::io::InputFormat::Csv) => Some(OutputFormat::Csv),
+                _ => None,
+            }
+        })
+        .unwrap_or(OutputFormat::Jsonl);
+    let mut writer = RowWriter::new(open_output(&args.output)?, format, args.explain)?;
+    let pool = args.threads.pool()?;
+    let mut failed = 0usize;
+    let mut chunk: Vec<Result<Record, RecordError>> = Vec::with_capacity(CHUNK);
+    let mut reader = reader.peekable();
+    while reader.peek().is_some() {
+        chunk.clear();
+        chunk.extend(reader.by_ref().take(CHUNK));
+        let rows: Vec<Result<ResultRow, &RecordError>> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map_init(PredictScratch::default, |s, item| match item {
+                    Ok(rec) => Ok(classify_record(&model, rec, &args, s)),
+                    Err(e) => Err(e),
+                })
+                .collect()
+        });
+        for row in rows {
+            match row {
+                Ok(r) => writer.result(&r)?,
+                Err(e) => {
+                    failed += 1;
+                    writer.error(e)?;
+                }
+            }
+        }
+    }
+    writer.finish()?;
+    if failed > 0 {
+        eprintln!("scyth: {failed} records failed (error rows written)");
+        return Ok(Outcome::SomeFailed);
+    }
+    Ok(Outcome::Clean)
+}
