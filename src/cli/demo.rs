@@ -36,9 +36,11 @@ pub struct DemoArgs {
     pub verbose: bool,
 }
 
-/// Training options for the small fixture corpus: a smaller network and a
-/// higher learning rate than the defaults for news corpora, because 360
-/// documents give few optimizer steps per epoch.
+/// Training options for the small fixture corpus: a smaller network, every
+/// trigram as a column (min_df 1) and a higher learning rate than the
+/// defaults for news corpora, because 360 documents give few optimizer steps
+/// per epoch and few repeated trigrams. `scripts/make-fixture-model.sh`
+/// trains `fixtures/model/tiny.scyth` with these settings but min_df 2.
 pub fn fixture_options(threads: usize) -> TrainOptions {
     TrainOptions {
         latent: 64,
@@ -47,6 +49,10 @@ pub fn fixture_options(threads: usize) -> TrainOptions {
         patience: 6,
         batch_size: 16,
         learning_rate: 3e-3,
+        lexicon: scyth::features::LexiconParams {
+            min_df: 1,
+            ..TrainOptions::default().lexicon
+        },
         threads,
         ..TrainOptions::default()
     }

@@ -130,6 +130,13 @@ pub fn save(model: &Model, path: &Path) -> Result<u64> {
         .context("preparing tensors")?;
     safetensors::serialize_to_file(views, Some(header), path)
         .with_context(|| format!("writing model file {}", path.display()))?;
+    // The temporary file is created private; a model is an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("setting permissions of {}", path.display()))?;
+    }
     Ok(sum)
 }
 

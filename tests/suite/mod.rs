@@ -1,0 +1,4 @@
+//! Integration test modules (see tests/tests.rs).
+
+mod cli;
+mod spec;

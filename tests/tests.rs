@@ -1,0 +1,7 @@
+//! All integration tests, built into one test binary:
+//! - `suite::spec`: SPEC §1–3 rules through the library (features, scores,
+//!   statuses, pentagrams), and properties (batch/thread independence);
+//! - `suite::cli`: the `scyth` binary end to end on the fixtures (train →
+//!   classify → eval, error rows and exit codes, corrupted model files).
+
+mod suite;
