@@ -39,11 +39,11 @@ impl<T: Pod> Buf<T> {
                 anyhow::anyhow!("tensor window {start}+{bytes} lies outside the file")
             })?;
         anyhow::ensure!(
-            bytes % size == 0,
+            bytes.is_multiple_of(size),
             "tensor of {bytes} bytes is not a whole number of {size}-byte elements"
         );
         let slice = &map[start..end];
-        if (slice.as_ptr() as usize) % std::mem::align_of::<T>() != 0 {
+        if !(slice.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>()) {
             return Ok(Buf::Owned(bytemuck::pod_collect_to_vec::<u8, T>(slice)));
         }
         Ok(Buf::Mapped {

@@ -105,7 +105,7 @@ pub struct RowWriter {
 }
 
 enum Sink {
-    Csv(csv::Writer<Box<dyn Write>>),
+    Csv(Box<csv::Writer<Box<dyn Write>>>),
     Jsonl(Box<dyn Write>),
 }
 
@@ -129,7 +129,7 @@ impl RowWriter {
                     header.push("explain");
                 }
                 csv.write_record(&header)?;
-                Sink::Csv(csv)
+                Sink::Csv(Box::new(csv))
             }
         };
         Ok(RowWriter { sink, explain })

@@ -47,6 +47,11 @@ pub struct Lexicon {
     pub df_max: u32,
     /// Sorted packed trigrams of the statistics (every trigram with df ≥ 1).
     pub keys: Buf<u64>,
+    /// Open-addressing hash index over `keys` (power-of-two length, at most
+    /// half full, linear probing; slot = trigram index + 1, 0 = empty), so a
+    /// lookup costs one or two memory accesses instead of a binary search,
+    /// and needs no hash map built at load time.
+    pub slots: Buf<u32>,
     /// df per trigram index.
     pub df: Buf<u32>,
     /// Score per trigram index (f64, as the SPEC computes it).
@@ -89,8 +94,22 @@ impl Lexicon {
     }
 
     /// Index of a trigram in the statistics, if it was seen.
+    #[inline]
     pub fn lookup(&self, t: Trigram) -> Option<u32> {
-        self.keys.binary_search(&t.0).ok().map(|i| i as u32)
+        let slots = &*self.slots;
+        let keys = &*self.keys;
+        let mask = slots.len() - 1;
+        let mut at = slot_of(t.0, slots.len());
+        loop {
+            let s = slots[at];
+            if s == 0 {
+                return None;
+            }
+            if keys[s as usize - 1] == t.0 {
+                return Some(s - 1);
+            }
+            at = (at + 1) & mask;
+        }
     }
 
     /// The trigram at an index.
@@ -168,11 +187,13 @@ impl Lexicon {
         }
         let (pent_offsets, pent_lists) = invert_pentagrams(&pent_trigrams, keys.len());
 
+        let slots = build_slots(&keys);
         Lexicon {
             params: *params,
             n_docs: counts.n_docs,
             df_max,
             keys: keys.into(),
+            slots: slots.into(),
             df: df.into(),
             score: scores.into(),
             white: white.into(),
@@ -185,6 +206,26 @@ impl Lexicon {
             pent_keys: pent_keys.into(),
         }
     }
+}
+
+/// Home slot of a packed trigram in a table of `len` (a power of two) slots.
+#[inline]
+pub fn slot_of(key: u64, len: usize) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - len.trailing_zeros())) as usize
+}
+
+/// The hash index of sorted keys (see [`Lexicon::slots`]).
+pub fn build_slots(keys: &[u64]) -> Vec<u32> {
+    let len = (2 * keys.len()).next_power_of_two().max(2);
+    let mut slots = vec![0u32; len];
+    for (i, &k) in keys.iter().enumerate() {
+        let mut at = slot_of(k, len);
+        while slots[at] != 0 {
+            at = (at + 1) & (len - 1);
+        }
+        slots[at] = i as u32 + 1;
+    }
+    slots
 }
 
 /// Per-trigram lists of the pentagrams containing it (a trigram occurring at

@@ -55,6 +55,7 @@ fn entries(model: &Model) -> Vec<Entry<'_>> {
     let (t, p) = (lex.n_trigrams(), lex.n_pentagrams());
     vec![
         entry("lexicon.keys", Dtype::U64, vec![t], &lex.keys),
+        entry("lexicon.slots", Dtype::U32, vec![lex.slots.len()], &lex.slots),
         entry("lexicon.df", Dtype::U32, vec![t], &lex.df),
         entry("lexicon.score", Dtype::F64, vec![t], &lex.score),
         entry("lexicon.white", Dtype::U8, vec![t], &lex.white),
@@ -246,12 +247,20 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         .first()
         .copied()
         .unwrap_or(0);
+    let n_slots = infos
+        .get("lexicon.slots")
+        .context("tensor lexicon.slots missing")?
+        .shape
+        .first()
+        .copied()
+        .unwrap_or(0);
     let s = meta.shape;
     let lexicon = Lexicon {
         params: meta.lexicon,
         n_docs: meta.n_docs,
         df_max: meta.df_max,
         keys: buf!("lexicon.keys", Dtype::U64, [t]),
+        slots: buf!("lexicon.slots", Dtype::U32, [n_slots]),
         df: buf!("lexicon.df", Dtype::U32, [t]),
         score: buf!("lexicon.score", Dtype::F64, [t]),
         white: buf!("lexicon.white", Dtype::U8, [t]),

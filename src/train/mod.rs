@@ -187,6 +187,16 @@ fn featurize(lex: &Lexicon, opts: &TrainOptions, docs: &[LabeledDoc]) -> Vec<Spa
         .collect()
 }
 
+/// The weights of the best epoch so far.
+struct Snapshot {
+    epoch: usize,
+    score: f64,
+    enc: Vec<f32>,
+    link: Vec<f32>,
+    head: Vec<f32>,
+    bias: Vec<f32>,
+}
+
 struct Params {
     enc: Param,
     link: Param,
@@ -265,7 +275,7 @@ fn train_in_pool(
         bias: Param::new(init(&mut rng, shape.c, shape.e)),
     };
     let mut adam = Adam::new(opts.learning_rate);
-    let mut best: Option<(usize, f64, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>)> = None;
+    let mut best: Option<Snapshot> = None;
     let mut epochs = Vec::new();
     let mut since_best = 0;
     let mut group_of = vec![u32::MAX; shape.d];
@@ -331,16 +341,16 @@ fn train_in_pool(
                 multi_label,
             )
         };
-        let improved = best.as_ref().is_none_or(|b| val_score > b.1);
+        let improved = best.as_ref().is_none_or(|b| val_score > b.score);
         if improved {
-            best = Some((
+            best = Some(Snapshot {
                 epoch,
-                val_score,
-                params.enc.w.clone(),
-                params.link.w.clone(),
-                params.head.w.clone(),
-                params.bias.w.clone(),
-            ));
+                score: val_score,
+                enc: params.enc.w.clone(),
+                link: params.link.w.clone(),
+                head: params.head.w.clone(),
+                bias: params.bias.w.clone(),
+            });
             since_best = 0;
         } else {
             since_best += 1;
@@ -358,8 +368,14 @@ fn train_in_pool(
             break;
         }
     }
-    let (best_epoch, best_val_score, enc, link, head, bias) =
-        best.context("no epoch was run (epochs = 0)")?;
+    let Snapshot {
+        epoch: best_epoch,
+        score: best_val_score,
+        enc,
+        link,
+        head,
+        bias,
+    } = best.context("no epoch was run (epochs = 0)")?;
     drop(params);
 
     let f32_weights = F32Weights {
