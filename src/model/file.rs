@@ -55,7 +55,12 @@ fn entries(model: &Model) -> Vec<Entry<'_>> {
     let (t, p) = (lex.n_trigrams(), lex.n_pentagrams());
     vec![
         entry("lexicon.keys", Dtype::U64, vec![t], &lex.keys),
-        entry("lexicon.slots", Dtype::U32, vec![lex.slots.len()], &lex.slots),
+        entry(
+            "lexicon.slots",
+            Dtype::U32,
+            vec![lex.slots.len()],
+            &lex.slots,
+        ),
         entry("lexicon.df", Dtype::U32, vec![t], &lex.df),
         entry("lexicon.score", Dtype::F64, vec![t], &lex.score),
         entry("lexicon.white", Dtype::U8, vec![t], &lex.white),

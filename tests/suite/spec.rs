@@ -250,7 +250,7 @@ mod oracle {
                         .iter()
                         .map(|u| occurrences.get(u.as_str()).copied().unwrap_or(0))
                         .sum();
-                    if best.is_none() || total >= best.unwrap().1 {
+                    if best.is_none() || total > best.unwrap().1 {
                         best = Some((p, total));
                     }
                 }
@@ -1010,7 +1010,7 @@ fn fixture_corpus_features_equal_oracle_12_param_sets_dev_and_train_texts() {
             .flat_map(|t| extract_pairs(&lex, NFKC, t, &mut s))
             .map(|p| p.kind)
             .collect();
-        assert!(kinds.iter().any(|k| *k == FeatureKind::Direct), "{what}");
+        assert!(kinds.contains(&FeatureKind::Direct), "{what}");
         assert!(
             kinds.iter().any(|k| matches!(k, FeatureKind::Agr { .. })),
             "{what}"
