@@ -9,7 +9,7 @@ use scyth::features::{FeatureKind, FeatureScratch, extract_pairs};
 use scyth::text::Pentagram;
 
 use super::Outcome;
-use super::args::{InputArgs, ModelArgs};
+use super::args::ModelArgs;
 
 /// Options of `scyth features`.
 #[derive(Args, Debug)]
@@ -18,11 +18,15 @@ pub struct FeaturesArgs {
     pub model: ModelArgs,
     /// Text to analyze (else records from --input).
     pub text: Option<String>,
-    /// Read records from a file instead (`-` = stdin).
-    #[arg(long = "from-input")]
-    pub from_input: bool,
-    #[command(flatten)]
-    pub input: InputArgs,
+    /// Read records from this file instead (CSV or JSONL; `-` = stdin).
+    #[arg(long, short, conflicts_with = "text")]
+    pub input: Option<std::path::PathBuf>,
+    /// Input format (default: from the file extension).
+    #[arg(long, value_parser = |s: &str| s.parse::<scyth::io::InputFormat>())]
+    pub format: Option<scyth::io::InputFormat>,
+    /// Name of the text column/key.
+    #[arg(long, default_value = "text")]
+    pub text_column: String,
     /// Print JSON lines.
     #[arg(long)]
     pub json: bool,
@@ -33,10 +37,14 @@ pub fn run(args: FeaturesArgs) -> Result<Outcome> {
     let model = args.model.load()?;
     let mut texts: Vec<(String, String)> = Vec::new();
     let mut failed = 0;
-    match (&args.text, args.from_input) {
-        (Some(t), false) => texts.push(("text".into(), t.clone())),
-        (None, true) => {
-            for item in args.input.open()? {
+    match (&args.text, &args.input) {
+        (Some(t), None) => texts.push(("text".into(), t.clone())),
+        (None, Some(path)) => {
+            let columns = scyth::io::ColumnNames {
+                text: args.text_column.clone(),
+                ..scyth::io::ColumnNames::default()
+            };
+            for item in super::args::open_path(path, args.format, &columns)? {
                 match item {
                     Ok(r) => texts.push((r.id, r.text)),
                     Err(e) => {
@@ -46,7 +54,7 @@ pub fn run(args: FeaturesArgs) -> Result<Outcome> {
                 }
             }
         }
-        _ => bail!("give either a TEXT argument or --from-input with --input FILE"),
+        _ => bail!("give a TEXT argument or --input FILE"),
     }
     let mut scratch = FeatureScratch::default();
     let out = std::io::stdout();

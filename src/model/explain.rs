@@ -23,8 +23,9 @@ pub struct Explanation {
 }
 
 impl Model {
-    /// The `k` features contributing most (positively) to `label`'s logit
-    /// for `text`, largest first.
+    /// The `k` features contributing most to `label`'s logit for `text`,
+    /// largest first (only positive contributions: the evidence for the
+    /// label).
     pub fn explain(
         &self,
         text: &str,
@@ -70,6 +71,7 @@ impl Model {
                 }
             })
             .collect();
+        out.retain(|e| e.contribution > 0.0);
         out.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
         out.truncate(k);
         out
