@@ -17,6 +17,9 @@ use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use std::sync::{Arc, Mutex};
+
+use super::lines::{LineIndex, LineTrackingReader};
 use super::record::{Record, RecordError};
 
 /// The UTF-8 byte order mark, stripped from the start of every input.
@@ -164,6 +167,8 @@ enum Inner {
 /// CSV reading state: the parser, where the columns are, and a reusable
 /// record buffer.
 struct CsvState {
+    /// Line-break offsets of the input, for physical line numbers.
+    lines: Arc<Mutex<LineIndex>>,
     /// The csv parser (buffers internally).
     reader: csv::Reader<Box<dyn Read + Send>>,
     /// Number of header fields; every record must have this many.
@@ -315,10 +320,11 @@ fn reject(line: u64, id: Option<String>, reason: impl Into<String>) -> RecordErr
 impl CsvState {
     /// Reads the header and locates the columns.
     fn new(r: Box<dyn Read + Send>, columns: &ColumnNames) -> anyhow::Result<CsvState> {
+        let (tracked, lines) = LineTrackingReader::new(r);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
-            .from_reader(r);
+            .from_reader(Box::new(tracked) as Box<dyn Read + Send>);
         let header = reader
             .byte_headers()
             .context("cannot read the CSV header row")?
@@ -344,6 +350,7 @@ impl CsvState {
             );
         };
         Ok(CsvState {
+            lines,
             n_fields: header.len(),
             id: find(&columns.id),
             text,
@@ -362,17 +369,16 @@ impl CsvState {
         match self.reader.read_byte_record(&mut self.record) {
             Ok(false) => Step::End,
             Ok(true) => {
-                let line = self
+                let start = self
                     .record
                     .position()
-                    .map_or(before.line(), csv::Position::line);
+                    .map_or(before.byte(), csv::Position::byte);
+                let line = self.line_at(start);
                 Step::Item(self.convert(line))
             }
             Err(e) => {
-                let line = e
-                    .position()
-                    .map_or(before.line(), csv::Position::line)
-                    .max(1);
+                let start = e.position().map_or(before.byte(), csv::Position::byte);
+                let line = self.line_at(start);
                 let at = self.reader.position().byte();
                 let fatal = matches!(e.kind(), csv::ErrorKind::Io(_))
                     || at <= before.byte()
@@ -386,6 +392,14 @@ impl CsvState {
                 }
             }
         }
+    }
+
+    /// The physical line of the record starting at byte `start`.
+    fn line_at(&self, start: u64) -> u64 {
+        self.lines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .line_at(start)
     }
 
     /// Decodes field `idx` of the current record as UTF-8; `Ok(None)` when

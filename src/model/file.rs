@@ -20,10 +20,20 @@ use crate::model::meta::{FORMAT_VERSION, ModelMeta};
 use crate::network::F32Weights;
 use crate::quant::Int8Weights;
 
-const FORMAT_KEY: &str = "format";
+/// The one safetensors metadata key scyth writes (one key, because the
+/// header's metadata map is written in hash order: a single entry keeps
+/// files byte-identical for identical models). Its value is a JSON object
+/// `{"format": "scyth-model", "checksum_xxh3": "<hex>", "meta": "<ModelMeta JSON>"}`.
+const HEADER_KEY: &str = "scyth";
 const FORMAT_TAG: &str = "scyth-model";
-const META_KEY: &str = "scyth";
-const CHECKSUM_KEY: &str = "checksum_xxh3";
+
+/// The wrapper stored under [`HEADER_KEY`].
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Header {
+    format: String,
+    checksum_xxh3: String,
+    meta: String,
+}
 
 /// One tensor to write: name, dtype, shape and bytes.
 struct Entry<'a> {
@@ -125,10 +135,13 @@ pub fn save(model: &Model, path: &Path) -> Result<u64> {
     let meta_json = serde_json::to_string(&model.meta).context("serializing model metadata")?;
     let list = entries(model);
     let sum = checksum(&meta_json, list.iter().map(|e| (e.name, e.bytes)));
+    let wrapper = Header {
+        format: FORMAT_TAG.to_string(),
+        checksum_xxh3: format!("{sum:016x}"),
+        meta: meta_json,
+    };
     let mut header = HashMap::new();
-    header.insert(FORMAT_KEY.to_string(), FORMAT_TAG.to_string());
-    header.insert(META_KEY.to_string(), meta_json);
-    header.insert(CHECKSUM_KEY.to_string(), format!("{sum:016x}"));
+    header.insert(HEADER_KEY.to_string(), serde_json::to_string(&wrapper)?);
     let views: Vec<(&str, TensorView<'_>)> = list
         .iter()
         .map(|e| Ok((e.name, TensorView::new(e.dtype, e.shape.clone(), e.bytes)?)))
@@ -166,12 +179,13 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
     })?;
     let data_start = 8 + header_len;
     let extra = header.metadata().clone().unwrap_or_default();
-    ensure!(
-        extra.get(FORMAT_KEY).map(String::as_str) == Some(FORMAT_TAG),
-        "not a scyth model (format tag missing)"
-    );
-    let meta_json = extra.get(META_KEY).context("model metadata missing")?;
-    let stored_sum = extra.get(CHECKSUM_KEY).context("checksum missing")?;
+    let wrapper: Header = extra
+        .get(HEADER_KEY)
+        .and_then(|h| serde_json::from_str(h).ok())
+        .filter(|h: &Header| h.format == FORMAT_TAG)
+        .context("not a scyth model (no scyth header in the safetensors metadata)")?;
+    let meta_json = &wrapper.meta;
+    let stored_sum = &wrapper.checksum_xxh3;
     let probe: serde_json::Value =
         serde_json::from_str(meta_json).context("model metadata is not valid JSON")?;
     let version = probe

@@ -83,7 +83,9 @@ pub struct EpochSummary {
     pub train_loss: f64,
     /// Validation score (accuracy, or micro-F1 for multi-label).
     pub val_score: f64,
-    /// Training documents per second.
+    /// Training documents per second (not stored in the model, so that a
+    /// seed gives a byte-identical file).
+    #[serde(skip)]
     pub docs_per_s: f64,
     /// Whether this epoch became the best.
     pub improved: bool,
@@ -102,7 +104,8 @@ pub struct TrainSummary {
     pub val_metric: String,
     /// Validation score of the int8 model.
     pub int8_val_score: f64,
-    /// Wall time in seconds.
+    /// Wall time in seconds (not stored in the model, see `docs_per_s`).
+    #[serde(skip)]
     pub seconds: f64,
 }
 
@@ -162,6 +165,26 @@ fn mix(seed: u64, a: u64, b: u64) -> u64 {
 fn init(rng: &mut ChaCha8Rng, n: usize, fan_in: usize) -> Vec<f32> {
     let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
     (0..n).map(|_| rng.random_range(-bound..bound)).collect()
+}
+
+/// Initial bias: the logit of each label's training frequency (smoothed,
+/// clamped), so that training starts from the label priors and a text with
+/// no features gets prior-like probabilities rather than 0.5.
+fn prior_logits(train_idx: &[usize], targets: &[Vec<u32>], c: usize) -> Vec<f32> {
+    let mut counts = vec![0usize; c];
+    for &i in train_idx {
+        for &l in &targets[i] {
+            counts[l as usize] += 1;
+        }
+    }
+    let n = train_idx.len() as f64;
+    counts
+        .iter()
+        .map(|&k| {
+            let p = (k as f64 + 0.5) / (n + 1.0);
+            (p / (1.0 - p)).ln().clamp(-10.0, 10.0) as f32
+        })
+        .collect()
 }
 
 /// Corpus statistics and lexicon of the training texts.
@@ -272,7 +295,7 @@ fn train_in_pool(
         enc: Param::new(init(&mut rng, shape.d * shape.h, shape.d)),
         link: Param::new(init(&mut rng, shape.e * shape.h, shape.h)),
         head: Param::new(init(&mut rng, shape.c * shape.e, shape.e)),
-        bias: Param::new(init(&mut rng, shape.c, shape.e)),
+        bias: Param::new(prior_logits(&train_idx, &targets, shape.c)),
     };
     let mut adam = Adam::new(opts.learning_rate);
     let mut best: Option<Snapshot> = None;

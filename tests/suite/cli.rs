@@ -53,13 +53,27 @@ fn run_with_stdin<S: AsRef<OsStr>>(args: &[S], stdin: Option<&[u8]>) -> (i32, St
             Stdio::null()
         });
     let mut child = cmd.spawn().expect("the scyth binary starts");
-    if let Some(input) = stdin {
+    // Feed stdin from a thread so that a large input cannot deadlock against
+    // unread output; dropping the pipe closes it (end of input). The child
+    // may exit without reading (usage errors): a broken pipe is fine then.
+    let writer = stdin.map(|input| {
         let mut pipe = child.stdin.take().expect("stdin is piped");
-        pipe.write_all(input).expect("writing stdin");
-        // Dropping the pipe closes it: end of input.
-    }
+        let input = input.to_vec();
+        std::thread::spawn(move || match pipe.write_all(&input) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                panic!("writing stdin: {e}")
+            }
+            _ => {}
+        })
+    });
     let out = child.wait_with_output().expect("waiting for scyth");
-    let code = out.status.code().expect("scyth exited normally (no signal)");
+    if let Some(w) = writer {
+        w.join().expect("stdin writer");
+    }
+    let code = out
+        .status
+        .code()
+        .expect("scyth exited normally (no signal)");
     (
         code,
         String::from_utf8(out.stdout).expect("stdout is UTF-8"),
@@ -70,7 +84,10 @@ fn run_with_stdin<S: AsRef<OsStr>>(args: &[S], stdin: Option<&[u8]>) -> (i32, St
 /// `run`, asserting exit code 0; returns stdout.
 fn run_ok<S: AsRef<OsStr>>(args: &[S]) -> String {
     let (code, stdout, stderr) = run(args);
-    assert_eq!(code, 0, "scyth failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        code, 0,
+        "scyth failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     stdout
 }
 
@@ -292,8 +309,6 @@ fn train_classify_eval_round_trip_on_fixtures() {
 // ------------------------------------------------------ 2. determinism
 
 #[test]
-#[ignore = "bug: the model file stores wall-clock training times (training.summary.seconds, \
-            epochs[].docs_per_s), so two identical training runs never give identical files"]
 fn training_twice_with_same_seed_and_threads_gives_identical_files() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.scyth"), dir.path().join("b.scyth"));
@@ -341,7 +356,9 @@ fn classify_csv_writes_an_error_row_per_bad_record_and_exits_1() {
     let input = dir.path().join("in.csv");
     let mut bytes = Vec::new();
     bytes.extend_from_slice(b"id,text,labels,time\n");
-    bytes.extend_from_slice("g1,日銀が追加の利上げを決め、円相場が上昇した。,economy,2026-01-01\n".as_bytes());
+    bytes.extend_from_slice(
+        "g1,日銀が追加の利上げを決め、円相場が上昇した。,economy,2026-01-01\n".as_bytes(),
+    );
     bytes.extend_from_slice(b"e1,,economy,2026-01-02\n");
     bytes.extend_from_slice(b"u1,\xff\xfe\x80 broken,economy,2026-01-03\n");
     bytes.extend_from_slice("s1,短い行\n".as_bytes());
@@ -446,28 +463,76 @@ fn classify_missing_input_file_exits_2_naming_the_path() {
 
 #[test]
 fn unknown_flag_exits_2() {
-    let (code, stdout, stderr) = run(&[
-        "classify",
-        "--model",
-        s(&tiny_model()),
-        "--no-such-flag",
-    ]);
+    let (code, stdout, stderr) = run(&["classify", "--model", s(&tiny_model()), "--no-such-flag"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--no-such-flag"), "{stderr}");
     assert_eq!(stdout, "");
+}
+
+/// The `line` values of classify's JSONL rows for a CSV `input`.
+fn classified_lines(input: &[u8]) -> Vec<(String, u64)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.csv");
+    std::fs::write(&path, input).unwrap();
+    let (_, stdout, stderr) = run(&[
+        "classify",
+        "--model",
+        s(&tiny_model()),
+        "--input",
+        s(&path),
+        "--output-format",
+        "jsonl",
+    ]);
+    json_lines(&stdout)
+        .iter()
+        .map(|r| {
+            let line = r["line"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no line in {r}; stderr:\n{stderr}"));
+            (r["id"].as_str().unwrap().to_string(), line)
+        })
+        .collect()
+}
+
+#[test]
+fn classify_reports_physical_line_numbers_for_lf_csv() {
+    let lines = classified_lines(
+        "id,text\na,日銀が利上げを決めた。\nb,円相場が上昇,extra\nc,\"複数行の\n野球の試合\"\nd,台風が接近した。\n"
+            .as_bytes(),
+    );
+    let expected = [("a", 2), ("b", 3), ("c", 4), ("d", 6)];
+    assert_eq!(
+        lines,
+        expected.map(|(i, l)| (i.to_string(), l)).to_vec(),
+        "record lines"
+    );
+}
+
+#[test]
+fn classify_reports_physical_line_numbers_for_crlf_csv() {
+    let lines = classified_lines(
+        "id,text\r\na,日銀が利上げを決めた。\r\nb,円相場が上昇,extra\r\nc,台風が接近した。\r\n"
+            .as_bytes(),
+    );
+    let expected = [("a", 2), ("b", 3), ("c", 4)];
+    assert_eq!(lines, expected.map(|(i, l)| (i.to_string(), l)).to_vec());
+}
+
+#[test]
+fn classify_reports_physical_line_numbers_after_blank_lines_in_csv() {
+    let lines = classified_lines(
+        "id,text\na,日銀が利上げを決めた。\n\nb,円相場が上昇,extra\n\n\nc,台風が接近した。\n"
+            .as_bytes(),
+    );
+    let expected = [("a", 2), ("b", 4), ("c", 7)];
+    assert_eq!(lines, expected.map(|(i, l)| (i.to_string(), l)).to_vec());
 }
 
 // ---------------------------------------------- 4. model file rejection
 
 /// Classifies dev.csv with the model at `path`; returns (code, stderr).
 fn classify_with_model(path: &Path) -> (i32, String) {
-    let (code, stdout, stderr) = run(&[
-        "classify",
-        "--model",
-        s(path),
-        "--input",
-        s(&dev_csv()),
-    ]);
+    let (code, stdout, stderr) = run(&["classify", "--model", s(path), "--input", s(&dev_csv())]);
     assert_eq!(stdout, "", "no output rows with a bad model");
     (code, stderr)
 }
@@ -726,7 +791,10 @@ fn demo_trains_evaluates_and_classifies_examples() {
     assert!(stdout.contains("dev Int8"), "{stdout}");
     assert!(stdout.contains("dev F32"), "{stdout}");
     assert!(stdout.contains("examples"), "{stdout}");
-    assert!(stdout.contains("360 training and 90 dev documents"), "{stdout}");
+    assert!(
+        stdout.contains("360 training and 90 dev documents"),
+        "{stdout}"
+    );
 }
 
 // ---------------------------------------------------------- 10. explain
@@ -742,10 +810,7 @@ fn classify_explain_lists_top_contributions_in_descending_order() {
         assert!(explain.len() <= 10, "{row}");
         let mut last = f64::INFINITY;
         for e in explain {
-            assert!(
-                !e["trigram"].as_str().expect("trigram").is_empty(),
-                "{e}"
-            );
+            assert!(!e["trigram"].as_str().expect("trigram").is_empty(), "{e}");
             match e["kind"].as_str() {
                 Some("direct") => assert!(e.get("pentagram").is_none(), "{e}"),
                 Some("agr") => assert!(e["pentagram"].is_string(), "{e}"),
@@ -799,6 +864,9 @@ fn classify_output_is_identical_with_one_and_two_threads() {
             String::from_utf8_lossy(&one).lines().count(),
             2100 + usize::from(format == "csv")
         );
-        assert!(one == two, "{format} output differs between 1 and 2 threads");
+        assert!(
+            one == two,
+            "{format} output differs between 1 and 2 threads"
+        );
     }
 }
