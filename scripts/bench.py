@@ -31,9 +31,15 @@ def run(cmd, **kw):
 
 
 def timed(cmd):
+    """Runs cmd; returns (wall seconds, peak RSS in bytes) of that process."""
+    print("+", " ".join(cmd), file=sys.stderr, flush=True)
     start = time.perf_counter()
-    run(cmd, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    secs = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: {cmd[1]} failed ({os.waitstatus_to_exitcode(status)})")
+    return secs, usage.ru_maxrss * 1024
 
 
 def replicate(src, dst, n_docs):
@@ -81,7 +87,7 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="scyth-bench-")
     model = os.path.join(tmp, "model.scyth")
-    train_s = timed([BIN, "train", "--input", train_csv, "--output", model, "--quiet", "--threads", "2"]
+    train_s, train_rss = timed([BIN, "train", "--input", train_csv, "--output", model, "--quiet", "--threads", "2"]
                     + args.train_args.split())
     ev = json.loads(run([BIN, "eval", "--model", model, "--input", dev_csv, "--json", "--threads", "2"],
                         stdout=subprocess.PIPE).stdout)
@@ -89,17 +95,19 @@ def main():
     n_docs, n_bytes = replicate(dev_csv, big, args.docs)
     throughput = {}
     for threads in (1, 2):
-        secs = timed([BIN, "classify", "--model", model, "--input", big, "--output", os.path.join(tmp, "out.csv"),
+        secs, rss = timed([BIN, "classify", "--model", model, "--input", big, "--output", os.path.join(tmp, "out.csv"),
                       "--threads", str(threads)])
         with open(os.path.join(tmp, "out.csv"), newline="", encoding="utf-8") as f:
             rows = sum(1 for _ in csv.reader(f)) - 1
         if rows != n_docs:
             raise SystemExit(f"bench: classify wrote {rows} rows for {n_docs} documents")
-        throughput[threads] = {"seconds": secs, "docs_per_s": n_docs / secs, "mb_per_s": n_bytes / secs / 1e6}
+        throughput[threads] = {"seconds": secs, "docs_per_s": n_docs / secs, "mb_per_s": n_bytes / secs / 1e6,
+                               "peak_rss_bytes": rss}
 
     result = {
         "corpus": name,
         "train_seconds": train_s,
+        "train_peak_rss_bytes": train_rss,
         "model_bytes": os.path.getsize(model),
         "dev": {
             "n": ev["n"],
@@ -128,26 +136,40 @@ def main():
 
 
 def render(r):
-    lines = [
-        f"## {r['corpus']} (dev n={r['dev']['n']})",
-        "",
-        "| system | accuracy | micro-F1 | macro-F1 | train s | docs/s 1 thread | docs/s 2 threads |",
-        "|---|---|---|---|---|---|---|",
-    ]
     t = r["throughput"]
+    t1, t2 = t.get(1, t.get("1")), t.get(2, t.get("2"))
+    lines = [
+        f"## {r['corpus']} (dev n={r['dev']['n']}; throughput on {r['throughput_docs']:,} docs)",
+        "",
+        "| system | accuracy | micro-F1 | macro-F1 | train s | docs/s (1 thread) | docs/s (2 threads) | peak RSS predicting |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for prec in ("int8", "f32"):
         d = r["dev"][prec]
-        speed = f"{t[1]['docs_per_s']:,.0f} | {t[2]['docs_per_s']:,.0f}" if prec == "int8" else "– | –"
+        if prec == "int8":
+            speed = (f"{t1['docs_per_s']:,.0f} | {t2['docs_per_s']:,.0f} | "
+                     f"{t1['peak_rss_bytes'] / 2**20:,.0f} MiB")
+        else:
+            speed = "– | – | –"
         lines.append(f"| scyth {prec} | {d['accuracy']:.4f} | {d['micro_f1']:.4f} | {d['macro_f1']:.4f} | "
                      f"{r['train_seconds']:.1f} | {speed} |")
-    peers = r.get("peers", {}).get("results", r.get("peers", {}).get("peers", []))
-    if isinstance(peers, dict):
-        peers = list(peers.values())
-    for p in peers or []:
-        if not isinstance(p, dict) or "accuracy" not in p:
+    rows = r.get("peers", {}).get("rows", [])
+    for p in rows:
+        if p.get("accuracy") is None:
             continue
-        lines.append(f"| {p.get('peer', p.get('name', '?'))} | {p['accuracy']:.4f} | {p.get('micro_f1', 0):.4f} | "
-                     f"{p.get('macro_f1', 0):.4f} | {p.get('train_s', 0):.1f} | {p.get('docs_per_s_raw', 0):,.0f} | – |")
+        lines.append(f"| {p['peer']} | {p['accuracy']:.4f} | {p.get('micro_f1', 0):.4f} | {p.get('macro_f1', 0):.4f} | "
+                     f"{p.get('train_s', 0):.1f} | {p.get('docs_per_s_raw', 0):,.0f} | – | "
+                     f"{p.get('peak_rss_bytes', 0) / 2**20:,.0f} MiB |")
+    ft = next((p for p in rows if p.get("peer") == "fasttext_char" and p.get("docs_per_s_raw")), None)
+    if ft:
+        lines.append("")
+        lines.append(f"scyth int8 / fastText char predict (raw text, 1 thread each): "
+                     f"{t1['docs_per_s'] / ft['docs_per_s_raw']:.2f}x docs/s; "
+                     f"training time fastText char / scyth: {ft['train_s'] / r['train_seconds']:.2f}x")
+    best = max((p for p in rows if p.get("accuracy") is not None), key=lambda p: p["accuracy"], default=None)
+    if best:
+        lines.append(f"best peer by accuracy: {best['peer']} {best['accuracy']:.4f}; "
+                     f"scyth int8 {r['dev']['int8']['accuracy']:.4f} ({100 * (r['dev']['int8']['accuracy'] - best['accuracy']):+.2f} points)")
     return "\n".join(lines)
 
 

@@ -91,13 +91,13 @@ pub fn run(args: InspectArgs) -> Result<Outcome> {
     println!("labels     {}", m.labels.join(", "));
     if let Some(s) = m.training.get("summary") {
         println!(
-            "training   best epoch {} of {}, validation {} {:.4} (int8 {:.4}), {:.1}s",
+            "training   best epoch {} of {}, validation {} {:.4} (int8 {:.4}), {} training documents",
             s["best_epoch"],
             s["epochs"].as_array().map_or(0, |a| a.len()),
-            s["val_metric"],
+            s["val_metric"].as_str().unwrap_or("?"),
             s["best_val_score"].as_f64().unwrap_or(0.0),
             s["int8_val_score"].as_f64().unwrap_or(0.0),
-            s["seconds"].as_f64().unwrap_or(0.0)
+            m.training["train_docs"]
         );
     }
     Ok(Outcome::Clean)
