@@ -86,6 +86,10 @@ pub struct TrainArgs {
     /// Share of the input held out for validation when --dev is absent.
     #[arg(long, default_value_t = 0.1)]
     pub validation_fraction: f32,
+    /// Ensemble members (K networks with embedding E/K each, combined
+    /// exactly into one network of latent K·H and embedding E).
+    #[arg(long, default_value_t = 1)]
+    pub ensemble: usize,
     /// Random seed (training is deterministic for a seed).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -129,6 +133,7 @@ impl TrainArgs {
             recon_negatives: self.recon_negatives,
             label_smoothing: self.label_smoothing,
             validation_fraction: self.validation_fraction,
+            ensemble: self.ensemble,
             seed: self.seed,
             threads: self.threads.unwrap_or_else(|| {
                 std::thread::available_parallelism()
@@ -255,6 +260,11 @@ impl Progress {
             } => eprintln!(
                 "scyth: {train_docs} training and {val_docs} validation documents; {trigrams} trigrams, {columns} columns, {pentagrams} known pentagrams ({seconds:.1}s)"
             ),
+            TrainEvent::MemberStart { member, of } => {
+                if of > 1 {
+                    eprintln!("scyth: ensemble member {member} of {of}");
+                }
+            }
             TrainEvent::EpochStart { epoch, batches } => {
                 self.epoch = epoch;
                 let bar = ProgressBar::new(batches as u64);

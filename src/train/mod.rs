@@ -4,6 +4,8 @@
 //! reconstruction term → early stopping on validation → thresholds → int8.
 
 pub mod adam;
+pub mod ensemble;
+pub mod member;
 pub mod options;
 pub mod step;
 
@@ -13,20 +15,19 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::features::{FeatureScratch, Lexicon, SparseRow, extract};
-use crate::metrics::{Thresholds, choose_thresholds, evaluate};
+use crate::metrics::{Thresholds, choose_thresholds};
 use crate::model::{DecisionRule, FORMAT_VERSION, Model, ModelMeta};
 use crate::network::{F32Weights, Shape};
 use crate::quant::Int8Weights;
 use crate::stats::{CorpusCounts, DocNgrams};
-use adam::{Adam, Param};
-use step::{DocGrad, NetView, StepConfig, doc_grad, predict_probs};
+use member::{TrainData, mix, score_of, train_member};
 
 /// A training document: text and its label names (possibly several, or
 /// none for a multi-label corpus).
@@ -55,6 +56,13 @@ pub enum TrainEvent {
         pentagrams: usize,
         /// Seconds spent on statistics and features.
         seconds: f64,
+    },
+    /// An ensemble member begins (1-based).
+    MemberStart {
+        /// This member.
+        member: usize,
+        /// Members in all.
+        of: usize,
     },
     /// An epoch begins.
     EpochStart {
@@ -94,11 +102,11 @@ pub struct EpochSummary {
 /// Result of a training run besides the model.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrainSummary {
-    /// Per-epoch records.
+    /// Per-epoch records (of every ensemble member, in order).
     pub epochs: Vec<EpochSummary>,
-    /// The epoch whose weights were kept.
+    /// The epoch whose weights were kept (the latest over ensemble members).
     pub best_epoch: usize,
-    /// Its validation score.
+    /// Validation score of the final f32 model.
     pub best_val_score: f64,
     /// Name of the validation score.
     pub val_metric: String,
@@ -127,6 +135,12 @@ pub fn train(
         "dropout must be in [0, 1)"
     );
     ensure!(opts.batch_size > 0, "batch size must be positive");
+    ensure!(
+        opts.ensemble >= 1 && opts.embedding.is_multiple_of(opts.ensemble),
+        "the embedding size ({}) must be a multiple of the ensemble size ({})",
+        opts.embedding,
+        opts.ensemble
+    );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.max(1))
         .build()
@@ -152,41 +166,6 @@ fn label_ids(doc: &LabeledDoc, names: &[String]) -> Vec<u32> {
     ids
 }
 
-/// Mixes a seed with stream identifiers into an independent seed.
-fn mix(seed: u64, a: u64, b: u64) -> u64 {
-    let mut x =
-        seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^ (x >> 29)
-}
-
-/// PyTorch's default Linear init: U(−1/√fan_in, 1/√fan_in).
-fn init(rng: &mut ChaCha8Rng, n: usize, fan_in: usize) -> Vec<f32> {
-    let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
-    (0..n).map(|_| rng.random_range(-bound..bound)).collect()
-}
-
-/// Initial bias: the logit of each label's training frequency (smoothed,
-/// clamped), so that training starts from the label priors and a text with
-/// no features gets prior-like probabilities rather than 0.5.
-fn prior_logits(train_idx: &[usize], targets: &[Vec<u32>], c: usize) -> Vec<f32> {
-    let mut counts = vec![0usize; c];
-    for &i in train_idx {
-        for &l in &targets[i] {
-            counts[l as usize] += 1;
-        }
-    }
-    let n = train_idx.len() as f64;
-    counts
-        .iter()
-        .map(|&k| {
-            let p = (k as f64 + 0.5) / (n + 1.0);
-            (p / (1.0 - p)).ln().clamp(-10.0, 10.0) as f32
-        })
-        .collect()
-}
-
 /// Corpus statistics and lexicon of the training texts.
 pub fn build_lexicon(texts: &[&str], opts: &TrainOptions) -> Lexicon {
     let norm = opts.normalization;
@@ -208,35 +187,6 @@ fn featurize(lex: &Lexicon, opts: &TrainOptions, docs: &[LabeledDoc]) -> Vec<Spa
             extract(lex, opts.normalization, &d.text, s)
         })
         .collect()
-}
-
-/// The weights of the best epoch so far.
-struct Snapshot {
-    epoch: usize,
-    score: f64,
-    enc: Vec<f32>,
-    link: Vec<f32>,
-    head: Vec<f32>,
-    bias: Vec<f32>,
-}
-
-struct Params {
-    enc: Param,
-    link: Param,
-    head: Param,
-    bias: Param,
-}
-
-impl Params {
-    fn view(&self, shape: Shape) -> NetView<'_> {
-        NetView {
-            shape,
-            enc: &self.enc.w,
-            link: &self.link.w,
-            head: &self.head.w,
-            bias: &self.bias.w,
-        }
-    }
 }
 
 fn train_in_pool(
@@ -291,115 +241,40 @@ fn train_in_pool(
         seconds: started.elapsed().as_secs_f64(),
     });
 
-    let mut params = Params {
-        enc: Param::new(init(&mut rng, shape.d * shape.h, shape.d)),
-        link: Param::new(init(&mut rng, shape.e * shape.h, shape.h)),
-        head: Param::new(init(&mut rng, shape.c * shape.e, shape.e)),
-        bias: Param::new(prior_logits(&train_idx, &targets, shape.c)),
+    let data = TrainData {
+        rows: &rows,
+        targets: &targets,
+        train_idx: &train_idx,
+        val_rows: &val_rows,
+        val_targets: &val_targets,
+        labels: &labels,
+        multi_label,
     };
-    let mut adam = Adam::new(opts.learning_rate);
-    let mut best: Option<Snapshot> = None;
+    let k = opts.ensemble.max(1);
+    let member_shape = Shape {
+        e: shape.e / k,
+        h: shape.h,
+        ..shape
+    };
+    let mut members = Vec::with_capacity(k);
     let mut epochs = Vec::new();
-    let mut since_best = 0;
-    let mut group_of = vec![u32::MAX; shape.d];
-    for epoch in 1..=opts.epochs {
-        let epoch_start = Instant::now();
-        let mut order = train_idx.clone();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(mix(
-            opts.seed,
-            1,
-            epoch as u64,
-        )));
-        let batches: Vec<&[usize]> = order.chunks(opts.batch_size).collect();
-        on_event(TrainEvent::EpochStart {
-            epoch,
-            batches: batches.len(),
+    for m in 0..k {
+        on_event(TrainEvent::MemberStart {
+            member: m + 1,
+            of: k,
         });
-        let mut loss_sum = 0.0;
-        for (b, batch) in batches.iter().enumerate() {
-            let cfg = StepConfig {
-                dropout: opts.dropout,
-                recon_weight: opts.recon_weight,
-                recon_negatives: opts.recon_negatives,
-                label_smoothing: opts.label_smoothing,
-                batch_len: batch.len(),
-            };
-            let net = params.view(shape);
-            let grads: Vec<DocGrad> = batch
-                .par_iter()
-                .map(|&i| {
-                    doc_grad(
-                        net,
-                        &rows[i],
-                        &targets[i],
-                        cfg,
-                        mix(opts.seed, epoch as u64, i as u64 + 2),
-                    )
-                })
-                .collect();
-            loss_sum += grads.iter().map(|g| g.loss).sum::<f64>();
-            adam.step += 1;
-            apply_gradients(
-                &mut params,
-                &adam,
-                shape,
-                batch,
-                &rows,
-                &grads,
-                &mut group_of,
-            );
-            on_event(TrainEvent::Batch {
-                done: b + 1,
-                loss: loss_sum / (b + 1) as f64,
-            });
-        }
-        let val_score = if val_rows.is_empty() {
-            -loss_sum
+        let seed = if m == 0 {
+            opts.seed
         } else {
-            validation_score(
-                params.view(shape),
-                &val_rows,
-                &val_targets,
-                &labels,
-                multi_label,
-            )
+            mix(opts.seed, 7, m as u64)
         };
-        let improved = best.as_ref().is_none_or(|b| val_score > b.score);
-        if improved {
-            best = Some(Snapshot {
-                epoch,
-                score: val_score,
-                enc: params.enc.w.clone(),
-                link: params.link.w.clone(),
-                head: params.head.w.clone(),
-                bias: params.bias.w.clone(),
-            });
-            since_best = 0;
-        } else {
-            since_best += 1;
-        }
-        let summary = EpochSummary {
-            epoch,
-            train_loss: loss_sum / batches.len().max(1) as f64,
-            val_score,
-            docs_per_s: train_idx.len() as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9),
-            improved,
-        };
-        on_event(TrainEvent::EpochEnd(summary.clone()));
-        epochs.push(summary);
-        if since_best >= opts.patience {
-            break;
-        }
+        let member = train_member(&data, member_shape, opts, seed, on_event)?;
+        epochs.extend(member.epochs);
+        members.push(member.best);
     }
-    let Snapshot {
-        epoch: best_epoch,
-        score: best_val_score,
-        enc,
-        link,
-        head,
-        bias,
-    } = best.context("no epoch was run (epochs = 0)")?;
-    drop(params);
+    let best_epoch = members.iter().map(|m| m.epoch).max().unwrap_or(0);
+    let (enc, link, head, bias, shape) = ensemble::combine(&members, member_shape);
+    drop(members);
 
     let f32_weights = F32Weights {
         shape,
@@ -413,6 +288,11 @@ fn train_in_pool(
         .par_iter()
         .map(|r| f32_weights.forward(&[r]).probabilities(0))
         .collect();
+    let best_val_score = if val_rows.is_empty() {
+        0.0
+    } else {
+        score_of(&val_probs, &val_targets, &labels, multi_label)
+    };
     let thresholds = if multi_label && !val_rows.is_empty() {
         choose_thresholds(&val_targets, &val_probs, labels.len())
     } else {
@@ -472,153 +352,123 @@ fn train_in_pool(
     Ok((model, summary))
 }
 
-/// Validation score: top-1 accuracy (single-label) or micro-F1 with
-/// thresholds chosen on the same set (multi-label).
-fn validation_score(
-    net: NetView<'_>,
-    rows: &[SparseRow],
-    targets: &[Vec<u32>],
-    labels: &[String],
-    multi: bool,
-) -> f64 {
-    let probs: Vec<Vec<f32>> = rows.par_iter().map(|r| predict_probs(net, r)).collect();
-    score_of(&probs, targets, labels, multi)
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn score_of(probs: &[Vec<f32>], targets: &[Vec<u32>], labels: &[String], multi: bool) -> f64 {
-    let thresholds = if multi {
-        choose_thresholds(targets, probs, labels.len())
-    } else {
-        Thresholds::uniform(0.5, labels.len())
-    };
-    let decided: Vec<Vec<u32>> = probs.iter().map(|p| thresholds.decide(p)).collect();
-    let report = evaluate(targets, probs, &decided, 1, labels);
-    if multi {
-        report.micro_f1
-    } else {
-        report.accuracy
+    fn corpus() -> Vec<LabeledDoc> {
+        let sports = [
+            "野球の試合で逆転勝ち",
+            "サッカーの試合で先制点",
+            "野球の投手が完封勝利",
+            "サッカー代表が勝利した",
+        ];
+        let economy = [
+            "株価が大きく上昇した",
+            "円相場と株価が下落",
+            "日銀の金利と株価の動き",
+            "企業の決算で株価上昇",
+        ];
+        let mut docs = Vec::new();
+        for round in 0..6 {
+            for (s, e) in sports.iter().zip(&economy) {
+                docs.push(LabeledDoc {
+                    text: format!("{s}。{round}"),
+                    labels: vec!["sports".into()],
+                });
+                docs.push(LabeledDoc {
+                    text: format!("{e}。{round}"),
+                    labels: vec!["economy".into()],
+                });
+            }
+        }
+        docs
     }
-}
 
-/// Reduces the batch's per-document gradients into weight gradients (in
-/// document order) and applies Adam: dense for linker, head and bias, lazy
-/// for the encoder rows the batch touched.
-fn apply_gradients(
-    params: &mut Params,
-    adam: &Adam,
-    shape: Shape,
-    batch: &[usize],
-    rows: &[SparseRow],
-    grads: &[DocGrad],
-    group_of: &mut [u32],
-) {
-    let Shape { h, e: n_e, c, .. } = shape;
-    // Linker [E][H]: Σ_j g_e[e]·zd + e[e]·g_r.
-    let mut g_link = vec![0.0f32; n_e * h];
-    g_link.par_chunks_mut(h).enumerate().for_each(|(k, out)| {
-        for g in grads {
-            let a = g.g_e[k];
-            for (o, &z) in out.iter_mut().zip(&g.zd) {
-                *o += a * z;
-            }
-            if let Some(r) = &g.recon {
-                let b = g.e[k];
-                for (o, &x) in out.iter_mut().zip(&r.g_r) {
-                    *o += b * x;
-                }
-            }
-        }
-    });
-    let mut g_head = vec![0.0f32; c * n_e];
-    g_head.par_chunks_mut(n_e).enumerate().for_each(|(k, out)| {
-        for g in grads {
-            let a = g.g_logit[k];
-            for (o, &x) in out.iter_mut().zip(&g.e) {
-                *o += a * x;
-            }
-        }
-    });
-    let g_bias: Vec<f32> = (0..c)
-        .map(|k| grads.iter().map(|g| g.g_logit[k]).sum())
-        .collect();
-    adam.update(
-        &mut params.link.w,
-        &g_link,
-        &mut params.link.m,
-        &mut params.link.v,
-    );
-    adam.update(
-        &mut params.head.w,
-        &g_head,
-        &mut params.head.m,
-        &mut params.head.v,
-    );
-    adam.update(
-        &mut params.bias.w,
-        &g_bias,
-        &mut params.bias.m,
-        &mut params.bias.v,
-    );
-
-    // Encoder rows: (column, document, kind, coefficient), stably sorted by
-    // column so each row's sum runs in document order.
-    let mut entries: Vec<(u32, u32, bool, f32)> = Vec::new();
-    for (j, (&i, g)) in batch.iter().zip(grads).enumerate() {
-        for (&col, &val) in rows[i].cols.iter().zip(&rows[i].vals) {
-            entries.push((col, j as u32, false, val));
-        }
-        if let Some(r) = &g.recon {
-            for (&col, &gx) in r.cols.iter().zip(&r.g_xhat) {
-                entries.push((col, j as u32, true, gx));
-            }
-        }
-    }
-    entries.sort_by_key(|e| e.0);
-    let mut groups: Vec<(usize, usize)> = Vec::new();
-    let mut start = 0;
-    while start < entries.len() {
-        let col = entries[start].0;
-        let mut end = start;
-        while end < entries.len() && entries[end].0 == col {
-            end += 1;
-        }
-        group_of[col as usize] = groups.len() as u32;
-        groups.push((start, end));
-        start = end;
-    }
-    let group_of_ro: &[u32] = group_of;
-    let entries = &entries;
-    let groups = &groups;
-    let adam = *adam;
-    params
-        .enc
-        .w
-        .par_chunks_mut(h)
-        .zip(params.enc.m.par_chunks_mut(h))
-        .zip(params.enc.v.par_chunks_mut(h))
-        .enumerate()
-        .for_each_init(
-            || vec![0.0f32; h],
-            |g, (col, ((w, m), v))| {
-                let gi = group_of_ro[col];
-                if gi == u32::MAX {
-                    return;
-                }
-                g.iter_mut().for_each(|x| *x = 0.0);
-                let (s, e) = groups[gi as usize];
-                for &(_, j, recon, coef) in &entries[s..e] {
-                    let src = match (&grads[j as usize].recon, recon) {
-                        (Some(r), true) => &r.r,
-                        _ => &grads[j as usize].g_z,
-                    };
-                    for (gi, &x) in g.iter_mut().zip(src) {
-                        *gi += coef * x;
-                    }
-                }
-                adam.update(w, g, m, v);
+    fn small_options() -> TrainOptions {
+        TrainOptions {
+            latent: 16,
+            embedding: 8,
+            epochs: 15,
+            patience: 15,
+            batch_size: 4,
+            learning_rate: 1e-2,
+            threads: 1,
+            lexicon: crate::features::LexiconParams {
+                min_df: 1,
+                ..TrainOptions::default().lexicon
             },
+            ..TrainOptions::default()
+        }
+    }
+
+    fn train_quiet(opts: &TrainOptions) -> (Model, TrainSummary) {
+        train(&corpus(), None, opts, &mut |_| {}).expect("training the toy corpus")
+    }
+
+    #[test]
+    fn learns_a_separable_toy_corpus_with_and_without_reconstruction() {
+        for recon_weight in [0.0, 0.5] {
+            let opts = TrainOptions {
+                recon_weight,
+                ..small_options()
+            };
+            let (model, summary) = train_quiet(&opts);
+            assert!(!model.meta.decision.multi_label);
+            assert!(
+                summary.best_val_score >= 0.99,
+                "recon {recon_weight}: {}",
+                summary.best_val_score
+            );
+            let first = summary.epochs.first().map(|e| e.train_loss).unwrap_or(0.0);
+            let last = summary.epochs.last().map(|e| e.train_loss).unwrap_or(1.0);
+            assert!(last < first, "loss must fall: {first} -> {last}");
+            let mut s = crate::model::PredictScratch::default();
+            let p = model.predict_text("サッカーの試合", crate::model::Precision::Int8, &mut s);
+            let sports = model
+                .meta
+                .labels
+                .iter()
+                .position(|l| l == "sports")
+                .expect("label");
+            assert_eq!(p.top_k(1)[0].0 as usize, sports);
+        }
+    }
+
+    #[test]
+    fn same_seed_gives_identical_weights_across_thread_counts() {
+        let one = train_quiet(&small_options()).0;
+        let two = train_quiet(&TrainOptions {
+            threads: 2,
+            ..small_options()
+        })
+        .0;
+        assert_eq!(&*one.f32_weights.enc, &*two.f32_weights.enc);
+        assert_eq!(&*one.f32_weights.head, &*two.f32_weights.head);
+        let other = train_quiet(&TrainOptions {
+            seed: 7,
+            ..small_options()
+        })
+        .0;
+        assert_ne!(&*one.f32_weights.enc, &*other.f32_weights.enc);
+    }
+
+    #[test]
+    fn ensemble_of_two_has_double_latent_and_same_embedding() {
+        let opts = TrainOptions {
+            ensemble: 2,
+            ..small_options()
+        };
+        let (model, summary) = train_quiet(&opts);
+        assert_eq!((model.meta.shape.h, model.meta.shape.e), (32, 8));
+        assert!(summary.best_val_score >= 0.99);
+        let bad = TrainOptions {
+            ensemble: 3,
+            ..small_options()
+        };
+        assert!(
+            train(&corpus(), None, &bad, &mut |_| {}).is_err(),
+            "8 is not a multiple of 3"
         );
-    for &(s, _) in groups.iter() {
-        group_of[entries[s].0 as usize] = u32::MAX;
     }
 }

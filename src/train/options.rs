@@ -36,6 +36,11 @@ pub struct TrainOptions {
     /// Share of the training documents held out for early stopping and
     /// threshold choice when no dev file is given.
     pub validation_fraction: f32,
+    /// Ensemble members: K networks trained with different seeds, each with
+    /// `latent` units and `embedding / K` embedding dimensions, combined into
+    /// one SPEC network (latent K·H, embedding E) whose logits are the mean
+    /// of the members' logits.
+    pub ensemble: usize,
     /// Seed of every random choice (init, shuffling, dropout, negatives).
     pub seed: u64,
     /// Worker threads.
@@ -61,6 +66,7 @@ impl Default for TrainOptions {
             recon_negatives: 16,
             label_smoothing: 0.0,
             validation_fraction: 0.1,
+            ensemble: 1,
             seed: 42,
             threads: 2,
         }
