@@ -75,6 +75,7 @@ def main():
     ap.add_argument("--train-args", default="", help="extra arguments for scyth train")
     args = ap.parse_args()
 
+    args.corpus = os.path.abspath(args.corpus)
     train_csv = os.path.join(args.corpus, "train.csv")
     dev_csv = os.path.join(args.corpus, "dev.csv")
     if not (os.path.exists(train_csv) and os.path.exists(dev_csv)):
@@ -122,11 +123,14 @@ def main():
         bench_dir = os.path.join(ROOT, "..", "shared", "bench")
         python = os.path.join(os.environ.get("PEERS_VENV", os.path.expanduser("~/.cache/scyth-peers/venv")), "bin", "python")
         peers_out = os.path.join(tmp, "peers.json")
-        subprocess.run([python, "peers.py", "--train", train_csv, "--test", dev_csv, "--out", peers_out,
+        done = subprocess.run([python, "peers.py", "--train", train_csv, "--test", dev_csv, "--out", peers_out,
                         "--throughput-docs", str(args.docs), "--no-quantize", "--peers", args.peer_list],
-                       cwd=bench_dir, check=False)
-        with open(peers_out, encoding="utf-8") as f:
-            result["peers"] = json.load(f)
+                              cwd=bench_dir, check=False)
+        if os.path.exists(peers_out):
+            with open(peers_out, encoding="utf-8") as f:
+                result["peers"] = json.load(f)
+        else:
+            print(f"bench: peers.py failed (exit {done.returncode}); no peer rows", file=sys.stderr)
 
     with open(out, "w", encoding="utf-8") as f:
         json.dump(result, f, indent=2)

@@ -59,8 +59,8 @@ pub struct TrainArgs {
     /// Embedding size E.
     #[arg(long, default_value_t = 512)]
     pub embedding: usize,
-    /// Maximum epochs.
-    #[arg(long, default_value_t = 8)]
+    /// Maximum epochs (early stopping usually ends training sooner).
+    #[arg(long, default_value_t = 20)]
     pub epochs: usize,
     /// Early-stopping patience in epochs.
     #[arg(long, default_value_t = 2)]

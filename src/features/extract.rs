@@ -158,7 +158,7 @@ pub fn extract_pairs(
     for &t in &scratch.distinct {
         let list =
             &pent_lists[3 * offsets[t as usize] as usize..3 * offsets[t as usize + 1] as usize];
-        let Some(best) = best_pentagram(list, scratch.counts[t as usize], scratch) else {
+        let Some(best) = best_pentagram(list, scratch) else {
             continue;
         };
         for &u in &pent_trigrams[3 * best as usize..3 * best as usize + 3] {
@@ -176,16 +176,21 @@ pub fn extract_pairs(
     pairs
 }
 
-/// The pentagram of `list` (triples `(pentagram, other, other)` of trigram
-/// `t`, which occurs `count_t` times) whose three trigram positions occur
-/// most often in the text, repeats counted; ties go to the earliest.
-fn best_pentagram(list: &[u32], count_t: u32, scratch: &FeatureScratch) -> Option<u32> {
-    let mut best: Option<(u32, u32)> = None;
-    for entry in list.chunks_exact(3) {
-        let total = count_t + scratch.count(entry[1]) + scratch.count(entry[2]);
-        if best.is_none_or(|(_, b)| total > b) {
-            best = Some((entry[0], total));
+/// The pentagram of `list` (triples `(pentagram, other, other)` of a text
+/// trigram t) whose three trigram positions occur most often in the text,
+/// repeats counted; ties go to the earliest.
+fn best_pentagram(list: &[u32], scratch: &FeatureScratch) -> Option<u32> {
+    // Every entry contains t, so only the other two positions decide; the
+    // first strictly larger total wins, which keeps ties on the earliest.
+    let (first, rest) = list.split_first_chunk::<3>()?;
+    let mut best = first[0];
+    let mut best_extra = scratch.count(first[1]) + scratch.count(first[2]);
+    for entry in rest.chunks_exact(3) {
+        let extra = scratch.count(entry[1]) + scratch.count(entry[2]);
+        if extra > best_extra {
+            best_extra = extra;
+            best = entry[0];
         }
     }
-    best.map(|b| b.0)
+    Some(best)
 }

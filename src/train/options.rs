@@ -57,7 +57,7 @@ impl Default for TrainOptions {
             },
             latent: 256,
             embedding: 512,
-            epochs: 8,
+            epochs: 20,
             patience: 2,
             batch_size: 32,
             learning_rate: 3e-4,
