@@ -86,7 +86,7 @@ pub fn run(args: DemoArgs) -> Result<Outcome> {
     };
     let train_recs = read(TRAIN_CSV)?;
     let dev_recs = read(DEV_CSV)?;
-    println!(
+    out!(
         "scyth demo: {} training and {} dev documents (embedded fixtures, 9 topics, multi-label)",
         train_recs.len(),
         dev_recs.len()
@@ -96,7 +96,7 @@ pub fn run(args: DemoArgs) -> Result<Outcome> {
     let mut progress = Progress::new(!args.verbose);
     let (model, summary) = train(&to_docs(&train_recs), None, &opts, &mut |e| progress.on(e))?;
     progress.finish();
-    println!(
+    out!(
         "trained in {:.1}s: {} columns, {} trigrams, {} known pentagrams; best epoch {} (validation micro-F1 {:.3})",
         started.elapsed().as_secs_f64(),
         model.meta.shape.d,
@@ -112,7 +112,7 @@ pub fn run(args: DemoArgs) -> Result<Outcome> {
     let loaded = scyth::model::load(&path)?;
     let bytes = std::fs::metadata(&path)?.len();
     std::fs::remove_dir_all(&dir).ok();
-    println!(
+    out!(
         "model file round trip: {:.1} KiB, checksum {:016x}",
         bytes as f64 / 1024.0,
         loaded.checksum
@@ -144,12 +144,16 @@ pub fn run(args: DemoArgs) -> Result<Outcome> {
         let decided: Vec<Vec<u32>> = preds.iter().map(|p| loaded.decide(p, None)).collect();
         let probs: Vec<Vec<f32>> = preds.into_iter().map(|p| p.probabilities).collect();
         let report = evaluate(&gold, &probs, &decided, 3, &loaded.meta.labels);
-        println!(
+        out!(
             "dev {:?}: top-1 accuracy {:.3}, micro-F1 {:.3}, macro-F1 {:.3}, exact label sets {:.3}",
-            precision, report.accuracy, report.micro_f1, report.macro_f1, report.subset_accuracy
+            precision,
+            report.accuracy,
+            report.micro_f1,
+            report.macro_f1,
+            report.subset_accuracy
         );
     }
-    println!("\nexamples (int8):");
+    out!("\nexamples (int8):");
     for text in EXAMPLES {
         let pred = loaded.predict_text(text, Precision::Int8, &mut scratch);
         let decided: Vec<&str> = loaded
@@ -162,7 +166,7 @@ pub fn run(args: DemoArgs) -> Result<Outcome> {
             .into_iter()
             .map(|(c, p)| format!("{} {:.2}", loaded.meta.labels[c as usize], p))
             .collect();
-        println!(
+        out!(
             "  {text}\n    → labels [{}]   top: {}",
             decided.join(", "),
             top.join(", ")

@@ -143,28 +143,29 @@ pub fn run(args: EvalArgs) -> Result<Outcome> {
         f32: f32r,
     };
     if args.json {
-        println!("{}", serde_json::to_string(&report)?);
+        out!("{}", serde_json::to_string(&report)?);
     } else {
-        println!("documents: {} ({} unreadable)", report.n, report.failed);
-        println!(
+        out!("documents: {} ({} unreadable)", report.n, report.failed);
+        out!(
             "int8: accuracy {:.4}, micro-F1 {:.4}, macro-F1 {:.4}, {:.0} docs/s",
             report.int8.report.accuracy,
             report.int8.report.micro_f1,
             report.int8.report.macro_f1,
             report.int8.docs_per_s
         );
-        println!(
+        out!(
             "f32:  accuracy {:.4}, micro-F1 {:.4}, macro-F1 {:.4}, {:.0} docs/s",
             report.f32.report.accuracy,
             report.f32.report.micro_f1,
             report.f32.report.macro_f1,
             report.f32.docs_per_s
         );
-        println!(
+        out!(
             "int8 − f32: {:+.2} points of accuracy; top-1 differs on {} documents",
-            report.int8_minus_f32_points, report.top1_disagreements
+            report.int8_minus_f32_points,
+            report.top1_disagreements
         );
-        println!("\n== int8 ==\n{}", report.int8.report.to_text());
+        out!("\n== int8 ==\n{}", report.int8.report.to_text());
     }
     Ok(if failed > 0 {
         Outcome::SomeFailed

@@ -45,21 +45,24 @@ pub fn run(args: InspectArgs) -> Result<Outcome> {
         "training": m.training,
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        out!("{}", serde_json::to_string_pretty(&info)?);
         return Ok(Outcome::Clean);
     }
-    println!(
+    out!(
         "model      {} ({:.1} MiB), checksum {:016x}, format v{}",
         args.model.display(),
         size as f64 / 1048576.0,
         model.checksum,
         m.format_version
     );
-    println!(
+    out!(
         "shape      D={} H={} E={} C={}",
-        m.shape.d, m.shape.h, m.shape.e, m.shape.c
+        m.shape.d,
+        m.shape.h,
+        m.shape.e,
+        m.shape.c
     );
-    println!(
+    out!(
         "scoring    α={} β={:.6} τ={} gray_weight={} min_df={} max_columns={:?} pent_min_df={} normalization={:?}",
         m.lexicon.score.alpha,
         m.lexicon.score.beta,
@@ -70,7 +73,7 @@ pub fn run(args: InspectArgs) -> Result<Outcome> {
         m.lexicon.pent_min_df,
         m.normalization
     );
-    println!(
+    out!(
         "statistics N={} df_max={} trigrams={} columns={} (white {}) known pentagrams={}",
         lex.n_docs,
         lex.df_max,
@@ -79,7 +82,7 @@ pub fn run(args: InspectArgs) -> Result<Outcome> {
         lex.white_columns(),
         lex.n_pentagrams()
     );
-    println!(
+    out!(
         "decision   {} (global threshold {:.2})",
         if m.decision.multi_label {
             "multi-label, per-category thresholds"
@@ -88,9 +91,9 @@ pub fn run(args: InspectArgs) -> Result<Outcome> {
         },
         m.decision.global
     );
-    println!("labels     {}", m.labels.join(", "));
+    out!("labels     {}", m.labels.join(", "));
     if let Some(s) = m.training.get("summary") {
-        println!(
+        out!(
             "training   best epoch {} of {}, validation {} {:.4} (int8 {:.4}), {} training documents",
             s["best_epoch"],
             s["epochs"].as_array().map_or(0, |a| a.len()),

@@ -1,6 +1,15 @@
 //! Command-line parsing and dispatch. Exit codes: 0 all good, 1 some records
 //! failed, 2 usage, I/O or model error.
 
+/// `println!` that returns an error instead of panicking when stdout is
+/// closed (a broken pipe then ends the program quietly, see `main`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 mod args;
 mod classify;
 mod demo;

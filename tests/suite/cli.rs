@@ -870,3 +870,45 @@ fn classify_output_is_identical_with_one_and_two_threads() {
         );
     }
 }
+
+// ------------------------------------------------------- closed stdout
+
+/// Regression: `scyth eval ... | head -1` panicked with "failed printing to
+/// stdout: Broken pipe" instead of ending quietly.
+#[test]
+fn closed_stdout_ends_quietly_for_eval_inspect_and_classify() {
+    let model = tiny_model();
+    let dev = dev_csv();
+    let cases: Vec<Vec<&OsStr>> = vec![
+        vec![
+            "eval".as_ref(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--input".as_ref(),
+            dev.as_os_str(),
+        ],
+        vec!["inspect".as_ref(), model.as_os_str()],
+        vec![
+            "classify".as_ref(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--input".as_ref(),
+            dev.as_os_str(),
+        ],
+    ];
+    for args in cases {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("the scyth binary starts");
+        // Close the read end at once: every write to stdout fails.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("scyth finishes");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+}
