@@ -71,6 +71,8 @@ impl SparseRow {
 #[derive(Debug, Default)]
 pub struct FeatureScratch {
     chars: Vec<char>,
+    keys: Vec<u64>,
+    indices: Vec<u32>,
     counts: Vec<u32>,
     present: Vec<u64>,
     distinct: Vec<u32>,
@@ -123,15 +125,24 @@ pub fn extract_pairs(
 ) -> Vec<FeaturePair> {
     scratch.reset(lex.n_trigrams());
     norm.apply_into(text, &mut scratch.chars);
-    for w in scratch.chars.windows(3) {
-        if let Some(i) = lex.lookup(crate::text::Trigram::new([w[0], w[1], w[2]])) {
-            let c = &mut scratch.counts[i as usize];
-            if *c == 0 {
-                scratch.distinct.push(i);
-                scratch.present[i as usize / 64] |= 1 << (i % 64);
-            }
-            *c += 1;
+    scratch.keys.clear();
+    scratch.keys.extend(
+        scratch
+            .chars
+            .windows(3)
+            .map(|w| crate::text::Trigram::new([w[0], w[1], w[2]]).0),
+    );
+    lex.lookup_many(&scratch.keys, &mut scratch.indices);
+    for &i in &scratch.indices {
+        if i == u32::MAX {
+            continue;
         }
+        let c = &mut scratch.counts[i as usize];
+        if *c == 0 {
+            scratch.distinct.push(i);
+            scratch.present[i as usize / 64] |= 1 << (i % 64);
+        }
+        *c += 1;
     }
     let column = &*lex.column;
     let white = &*lex.white;

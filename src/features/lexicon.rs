@@ -112,6 +112,34 @@ impl Lexicon {
         }
     }
 
+    /// Looks up many packed trigrams at once into `out` (cleared): the index
+    /// of each, or `u32::MAX` when unseen. Done in passes (home slots for
+    /// all keys, then key checks for all) so that the cache misses of
+    /// different trigrams overlap instead of waiting on each other.
+    pub fn lookup_many(&self, keys: &[u64], out: &mut Vec<u32>) {
+        let slots = &*self.slots;
+        let table = &*self.keys;
+        let mask = slots.len() - 1;
+        out.clear();
+        out.extend(keys.iter().map(|&k| slots[slot_of(k, slots.len())]));
+        for (slot, &k) in out.iter_mut().zip(keys) {
+            let mut s = *slot;
+            let mut at = slot_of(k, slots.len());
+            loop {
+                if s == 0 {
+                    *slot = u32::MAX;
+                    break;
+                }
+                if table[s as usize - 1] == k {
+                    *slot = s - 1;
+                    break;
+                }
+                at = (at + 1) & mask;
+                s = slots[at];
+            }
+        }
+    }
+
     /// The trigram at an index.
     pub fn trigram(&self, index: u32) -> Trigram {
         Trigram(self.keys[index as usize])

@@ -10,5 +10,5 @@ pub mod weights;
 
 pub use activation::{QParams, choose_qparams, quantize_row};
 pub use forward::{Int8Output, Int8Scratch, forward_int8};
-pub use kernel::{Int8Kernel, ScalarKernel, default_kernel};
+pub use kernel::{Int8Kernel, ScalarKernel, available_kernels, default_kernel};
 pub use weights::{Int8Weights, quantize_per_row};
