@@ -61,6 +61,17 @@ impl BatchOutput {
     }
 }
 
+/// Adds `x · W_enc` of one sparse row to `out` (H values): the sum of the
+/// encoder rows of its active columns, scaled by their values.
+pub fn encode_row(enc: &[f32], h: usize, row: &SparseRow, out: &mut [f32]) {
+    for (&col, &val) in row.cols.iter().zip(&row.vals) {
+        let w = &enc[col as usize * h..(col as usize + 1) * h];
+        for (o, &wi) in out.iter_mut().zip(w) {
+            *o += val * wi;
+        }
+    }
+}
+
 /// Logistic sigmoid, stable for large |x|.
 pub fn sigmoid(x: f32) -> f32 {
     if x >= 0.0 {
@@ -87,12 +98,7 @@ impl F32Weights {
         let mut z = Array2::<f32>::zeros((rows.len(), h));
         for (mut out, row) in z.rows_mut().into_iter().zip(rows) {
             let out = out.as_slice_mut().expect("fresh array is contiguous");
-            for (&col, &val) in row.cols.iter().zip(&row.vals) {
-                let w = &self.enc[col as usize * h..(col as usize + 1) * h];
-                for (o, &wi) in out.iter_mut().zip(w) {
-                    *o += val * wi;
-                }
-            }
+            encode_row(&self.enc, h, row, out);
         }
         z
     }

@@ -8,7 +8,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::features::SparseRow;
-use crate::network::{Shape, sigmoid};
+use crate::network::{Shape, encode_row, sigmoid};
 
 /// Read-only view of the current weights.
 #[derive(Clone, Copy)]
@@ -98,13 +98,7 @@ pub fn doc_grad(
     let Shape { d, h, e: n_e, c } = net.shape;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut z = vec![0.0f32; h];
-    for (&col, &val) in row.cols.iter().zip(&row.vals) {
-        axpy(
-            val,
-            &net.enc[col as usize * h..(col as usize + 1) * h],
-            &mut z,
-        );
-    }
+    encode_row(net.enc, h, row, &mut z);
     let keep = 1.0 - cfg.dropout;
     let mask: Vec<f32> = (0..h)
         .map(|_| {
@@ -191,13 +185,7 @@ pub fn doc_grad(
 pub fn predict_probs(net: NetView<'_>, row: &SparseRow) -> Vec<f32> {
     let Shape { h, e: n_e, .. } = net.shape;
     let mut z = vec![0.0f32; h];
-    for (&col, &val) in row.cols.iter().zip(&row.vals) {
-        axpy(
-            val,
-            &net.enc[col as usize * h..(col as usize + 1) * h],
-            &mut z,
-        );
-    }
+    encode_row(net.enc, h, row, &mut z);
     let e: Vec<f32> = net.link.chunks_exact(h).map(|row| dot(row, &z)).collect();
     net.head
         .chunks_exact(n_e)
