@@ -7,10 +7,14 @@
 //! ([`stats`]), feature vectors ([`features`]), the network and its training
 //! ([`network`], [`train`]), int8 quantization and kernels ([`quant`]), the
 //! model file ([`model`]), record input/output ([`io`]) and evaluation metrics
-//! ([`metrics`]). It does not depend on timely or differential dataflow.
+//! ([`metrics`]). These modules do not depend on timely or differential
+//! dataflow; [`dataflows`] (compiled from the top-level `dataflows/` folder)
+//! builds the streaming graphs from them and is the only place that does.
 #![forbid(missing_docs)]
 
 pub mod buf;
+#[path = "../dataflows/mod.rs"]
+pub mod dataflows;
 pub mod features;
 pub mod io;
 pub mod metrics;

@@ -2,6 +2,8 @@
 //! - `suite::spec`: SPEC §1–3 rules through the library (features, scores,
 //!   statuses, pentagrams), and properties (batch/thread independence);
 //! - `suite::cli`: the `scyth` binary end to end on the fixtures (train →
-//!   classify → eval, error rows and exit codes, corrupted model files).
+//!   classify → eval, error rows and exit codes, corrupted model files);
+//! - `suite::stream`: the incremental df dataflow against batch counts at 1–3
+//!   workers, with insertions and retractions (and a proptest).
 
 mod suite;

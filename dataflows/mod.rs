@@ -1,0 +1,15 @@
+//! Timely/differential dataflow graphs of scyth's streaming mode (SPEC §7),
+//! built from the pure core in `src/` with no second implementation of any
+//! SPEC rule. This is the only part of the library that imports timely and
+//! differential dataflow.
+//!
+//! - [`stats`]: corpus statistics as plain functions from collections to
+//!   collections (per-document trigrams, document frequencies, N, df_max);
+//! - [`driver`]: runs those graphs over batches of document changes and reads
+//!   the statistics back after every batch (for tests and the CLI).
+
+pub mod driver;
+pub mod stats;
+
+pub use driver::{DocChange, StreamError, StreamStats, run_df_stream};
+pub use stats::{df_max, distinct_trigrams, document_count, document_frequencies};
