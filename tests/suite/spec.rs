@@ -458,21 +458,10 @@ fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-fn read_texts(rel: &str) -> Vec<String> {
-    let mut reader = csv::Reader::from_path(fixture(rel)).expect("open fixture csv");
-    let headers = reader.headers().expect("header").clone();
-    let at = headers
-        .iter()
-        .position(|h| h == "text")
-        .expect("a text column");
-    reader
-        .records()
-        .map(|r| r.expect("csv record")[at].to_string())
-        .collect()
-}
-
-static TRAIN: LazyLock<Vec<String>> = LazyLock::new(|| read_texts("fixtures/corpus/train.csv"));
-static DEV: LazyLock<Vec<String>> = LazyLock::new(|| read_texts("fixtures/corpus/dev.csv"));
+static TRAIN: LazyLock<Vec<String>> =
+    LazyLock::new(|| super::fixture_texts("fixtures/corpus/train.csv"));
+static DEV: LazyLock<Vec<String>> =
+    LazyLock::new(|| super::fixture_texts("fixtures/corpus/dev.csv"));
 static MODEL: LazyLock<Model> = LazyLock::new(|| {
     scyth::model::load(&fixture("fixtures/model/tiny.scyth")).expect("load tiny.scyth")
 });

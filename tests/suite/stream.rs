@@ -4,7 +4,6 @@
 //! df_max equal the batch counts over the documents then live, at several
 //! worker counts.
 
-use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use proptest::prelude::*;
@@ -14,20 +13,8 @@ use scyth::text::Normalization;
 
 const NORM: Normalization = Normalization::NfkcLowercase;
 
-static TRAIN: LazyLock<Vec<String>> = LazyLock::new(|| {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus/train.csv");
-    let mut reader = csv::Reader::from_path(path).expect("open fixture csv");
-    let at = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .position(|h| h == "text")
-        .expect("a text column");
-    reader
-        .records()
-        .map(|r| r.expect("csv record")[at].to_string())
-        .collect()
-});
+static TRAIN: LazyLock<Vec<String>> =
+    LazyLock::new(|| super::fixture_texts("fixtures/corpus/train.csv"));
 
 /// The batch statistics of a multiset of texts (the oracle).
 fn batch_stats<'a>(texts: impl IntoIterator<Item = &'a str>, norm: Normalization) -> StreamStats {
