@@ -90,6 +90,10 @@ pub struct TrainArgs {
     /// exactly into one network of latent K·H and embedding E).
     #[arg(long, default_value_t = 1)]
     pub ensemble: usize,
+    /// Also try the mean of the epoch-end weights (kept when validation
+    /// scores it at least as well as the best epoch).
+    #[arg(long)]
+    pub average_epochs: bool,
     /// Random seed (training is deterministic for a seed).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -134,6 +138,7 @@ impl TrainArgs {
             label_smoothing: self.label_smoothing,
             validation_fraction: self.validation_fraction,
             ensemble: self.ensemble,
+            average_epochs: self.average_epochs,
             seed: self.seed,
             threads: self.threads.unwrap_or_else(|| {
                 std::thread::available_parallelism()

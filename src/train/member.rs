@@ -72,6 +72,7 @@ pub fn train_member(
     let mut epochs = Vec::new();
     let mut since_best = 0;
     let mut group_of = vec![u32::MAX; shape.d];
+    let mut sum = WeightSum::default();
     for epoch in 1..=opts.epochs {
         let epoch_start = Instant::now();
         let mut order = train_idx.to_vec();
@@ -153,12 +154,72 @@ pub fn train_member(
         };
         on_event(TrainEvent::EpochEnd(summary.clone()));
         epochs.push(summary);
+        if opts.average_epochs {
+            sum.add(&params);
+        }
         if since_best >= opts.patience {
             break;
         }
     }
-    let best = best.context("no epoch was run (epochs = 0)")?;
+    let mut best = best.context("no epoch was run (epochs = 0)")?;
+    if opts.average_epochs && sum.n >= 2 && !val_rows.is_empty() {
+        // The mean of the epoch-end weights, kept when validation scores it
+        // at least as well as the best single epoch.
+        let mean = sum.mean();
+        let view = NetView {
+            shape,
+            enc: &mean.enc,
+            link: &mean.link,
+            head: &mean.head,
+            bias: &mean.bias,
+        };
+        let score = validation_score(view, val_rows, val_targets, labels, multi_label);
+        if score >= best.score {
+            best = Snapshot { score, ..mean };
+        }
+    }
     Ok(Member { best, epochs })
+}
+
+/// Running sum of epoch-end weights, for epoch averaging.
+#[derive(Default)]
+struct WeightSum {
+    n: usize,
+    enc: Vec<f32>,
+    link: Vec<f32>,
+    head: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl WeightSum {
+    fn add(&mut self, p: &Params) {
+        fn acc(sum: &mut Vec<f32>, w: &[f32]) {
+            if sum.is_empty() {
+                sum.extend_from_slice(w);
+            } else {
+                sum.par_iter_mut().zip(w).for_each(|(s, &x)| *s += x);
+            }
+        }
+        acc(&mut self.enc, &p.enc.w);
+        acc(&mut self.link, &p.link.w);
+        acc(&mut self.head, &p.head.w);
+        acc(&mut self.bias, &p.bias.w);
+        self.n += 1;
+    }
+
+    /// The mean, as a snapshot (epoch 0 marks an average).
+    fn mean(&self) -> Snapshot {
+        let scale = 1.0 / self.n.max(1) as f32;
+        let div = |v: &[f32]| v.par_iter().map(|x| x * scale).collect::<Vec<f32>>();
+        Snapshot {
+            epoch: 0,
+            score: 0.0,
+            enc: div(&self.enc),
+            link: div(&self.link),
+            head: div(&self.head),
+            bias: div(&self.bias),
+        }
+    }
 }
 
 /// Mixes a seed with stream identifiers into an independent seed.

@@ -454,6 +454,23 @@ mod tests {
     }
 
     #[test]
+    fn epoch_averaging_never_scores_worse_on_validation() {
+        let plain = train_quiet(&TrainOptions {
+            epochs: 6,
+            ..small_options()
+        })
+        .1;
+        let averaged = train_quiet(&TrainOptions {
+            epochs: 6,
+            average_epochs: true,
+            ..small_options()
+        })
+        .1;
+        assert!(averaged.best_val_score >= plain.best_val_score);
+        assert_eq!(averaged.epochs.len(), plain.epochs.len(), "same epochs run");
+    }
+
+    #[test]
     fn ensemble_of_two_has_double_latent_and_same_embedding() {
         let opts = TrainOptions {
             ensemble: 2,

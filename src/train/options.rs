@@ -36,6 +36,9 @@ pub struct TrainOptions {
     /// Share of the training documents held out for early stopping and
     /// threshold choice when no dev file is given.
     pub validation_fraction: f32,
+    /// Also try the mean of the epoch-end weights and keep it when the
+    /// validation set scores it at least as well as the best epoch.
+    pub average_epochs: bool,
     /// Ensemble members: K networks trained with different seeds, each with
     /// `latent` units and `embedding / K` embedding dimensions, combined into
     /// one SPEC network (latent K·H, embedding E) whose logits are the mean
@@ -67,6 +70,7 @@ impl Default for TrainOptions {
             label_smoothing: 0.0,
             validation_fraction: 0.1,
             ensemble: 1,
+            average_epochs: false,
             seed: 42,
             threads: 2,
         }
