@@ -6,4 +6,4 @@ pub mod counts;
 pub mod score;
 
 pub use counts::{CorpusCounts, DocNgrams};
-pub use score::{ScoreParams, agr_value, nidf, score};
+pub use score::{ScoreParams, agr_value, nidf, score, white_cutoff};

@@ -58,6 +58,34 @@ impl ScoreParams {
     }
 }
 
+/// The largest document frequency at which a trigram of character weight
+/// `weight` is still white when the largest df is `df_max` (0: never white).
+///
+/// `score` does not increase with df, so for a fixed weight the white
+/// trigrams are exactly those with `df ≤ white_cutoff(..)`. There are only
+/// 19 weights, so the whole status table is 19 numbers per df_max: when
+/// df_max moves, only trigrams whose df lies between an old and a new cutoff
+/// change status, which the stream finds by a range query. Computed by
+/// binary search over [`score`] itself, so it agrees with
+/// `is_white(score(..))` exactly.
+pub fn white_cutoff(params: &ScoreParams, weight: u8, df_max: u32) -> u32 {
+    let white = |df: u32| params.is_white(score(params, df, df_max, weight));
+    if df_max == 0 || !white(1) {
+        return 0;
+    }
+    // Invariant: white(lo), and hi is past the last white df.
+    let (mut lo, mut hi) = (1u32, df_max as u64 + 1);
+    while (lo as u64) + 1 < hi {
+        let mid = ((lo as u64 + hi) / 2) as u32;
+        if white(mid) {
+            lo = mid;
+        } else {
+            hi = mid as u64;
+        }
+    }
+    lo
+}
+
 /// Value of a trigram added by pentagram expansion:
 /// `f32(clamp(score / 18, 0, 1) · gray_weight)`, computed in f64 and rounded
 /// once.
@@ -94,6 +122,41 @@ mod tests {
         };
         assert!(p.is_white(6.0));
         assert!(!p.is_white(6.0 - 1e-12));
+    }
+
+    #[test]
+    fn white_cutoff_agrees_with_score_for_every_df_weight_and_tau() {
+        for tau in [0.0, 3.0, 6.0, 8.0, 10.3, 12.1, 14.0, 18.0, 25.0] {
+            let p = ScoreParams {
+                tau,
+                ..ScoreParams::default()
+            };
+            for df_max in [1u32, 2, 3, 7, 50, 333] {
+                for weight in 0..=18u8 {
+                    let cutoff = white_cutoff(&p, weight, df_max);
+                    for df in 1..=df_max {
+                        let white = p.is_white(score(&p, df, df_max, weight));
+                        assert_eq!(
+                            white,
+                            df <= cutoff,
+                            "tau {tau} df_max {df_max} weight {weight} df {df} cutoff {cutoff}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn white_cutoff_edges() {
+        let p = ScoreParams::default();
+        assert_eq!(white_cutoff(&p, 0, 0), 0, "no statistics");
+        assert_eq!(white_cutoff(&p, 0, 10), 10, "tau 0: everything white");
+        let strict = ScoreParams {
+            tau: 100.0,
+            ..ScoreParams::default()
+        };
+        assert_eq!(white_cutoff(&strict, 18, 10), 0, "unreachable tau");
     }
 
     #[test]
