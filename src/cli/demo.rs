@@ -7,7 +7,6 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use scyth::io::{ColumnNames, InputFormat, RecordReader};
-use scyth::metrics::evaluate;
 use scyth::model::{Precision, PredictScratch};
 use scyth::train::{LabeledDoc, TrainOptions, train};
 
@@ -136,14 +135,14 @@ pub fn run(args: DemoArgs) -> Result<Outcome> {
         })
         .collect();
     let mut scratch = PredictScratch::default();
+    let texts: Vec<&str> = dev_recs.iter().map(|r| r.text.as_str()).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting worker threads")?;
     for precision in [Precision::Int8, Precision::F32] {
-        let preds: Vec<_> = dev_recs
-            .iter()
-            .map(|r| loaded.predict_text(&r.text, precision, &mut scratch))
-            .collect();
-        let decided: Vec<Vec<u32>> = preds.iter().map(|p| loaded.decide(p, None)).collect();
-        let probs: Vec<Vec<f32>> = preds.into_iter().map(|p| p.probabilities).collect();
-        let report = evaluate(&gold, &probs, &decided, 3, &loaded.meta.labels);
+        let (scored, _) = super::eval::score(&loaded, &texts, &gold, precision, None, 3, &pool);
+        let report = scored.report;
         out!(
             "dev {:?}: top-1 accuracy {:.3}, micro-F1 {:.3}, macro-F1 {:.3}, exact label sets {:.3}",
             precision,

@@ -43,6 +43,16 @@ pub struct PrecisionReport {
     pub docs_per_s: f64,
 }
 
+impl PrecisionReport {
+    /// One line: accuracy, micro/macro F1 and docs/s, after `name`.
+    pub fn summary_line(&self, name: &str) -> String {
+        format!(
+            "{name} accuracy {:.4}, micro-F1 {:.4}, macro-F1 {:.4}, {:.0} docs/s",
+            self.report.accuracy, self.report.micro_f1, self.report.macro_f1, self.docs_per_s
+        )
+    }
+}
+
 /// The whole evaluation.
 #[derive(Debug, Serialize)]
 pub struct EvalReport {
@@ -60,12 +70,16 @@ pub struct EvalReport {
     pub top1_disagreements: usize,
 }
 
-fn score(
+/// Classifies `texts` with one precision (in parallel on `pool`) and scores
+/// the decisions against `gold`; also returns each document's top-1 label.
+/// Shared by `eval` and `demo`.
+pub fn score(
     model: &Model,
     texts: &[&str],
     gold: &[Vec<u32>],
     precision: Precision,
-    args: &EvalArgs,
+    threshold: Option<f32>,
+    top_k: usize,
     pool: &rayon::ThreadPool,
 ) -> (PrecisionReport, Vec<u32>) {
     let start = Instant::now();
@@ -78,13 +92,10 @@ fn score(
             .collect()
     });
     let secs = start.elapsed().as_secs_f64();
-    let decided: Vec<Vec<u32>> = preds
-        .iter()
-        .map(|p| model.decide(p, args.threshold))
-        .collect();
+    let decided: Vec<Vec<u32>> = preds.iter().map(|p| model.decide(p, threshold)).collect();
     let top1: Vec<u32> = preds.iter().map(|p| p.top_k(1)[0].0).collect();
     let probs: Vec<Vec<f32>> = preds.into_iter().map(|p| p.probabilities).collect();
-    let report = evaluate(gold, &probs, &decided, args.top_k, &model.meta.labels);
+    let report = evaluate(gold, &probs, &decided, top_k, &model.meta.labels);
     (
         PrecisionReport {
             report,
@@ -128,8 +139,24 @@ pub fn run(args: EvalArgs) -> Result<Outcome> {
     ensure!(!texts.is_empty(), "no readable records to evaluate");
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let pool = args.threads.pool()?;
-    let (int8, top_int8) = score(&model, &refs, &gold, Precision::Int8, &args, &pool);
-    let (f32r, top_f32) = score(&model, &refs, &gold, Precision::F32, &args, &pool);
+    let (int8, top_int8) = score(
+        &model,
+        &refs,
+        &gold,
+        Precision::Int8,
+        args.threshold,
+        args.top_k,
+        &pool,
+    );
+    let (f32r, top_f32) = score(
+        &model,
+        &refs,
+        &gold,
+        Precision::F32,
+        args.threshold,
+        args.top_k,
+        &pool,
+    );
     let report = EvalReport {
         n: texts.len(),
         failed,
@@ -146,20 +173,8 @@ pub fn run(args: EvalArgs) -> Result<Outcome> {
         out!("{}", serde_json::to_string(&report)?);
     } else {
         out!("documents: {} ({} unreadable)", report.n, report.failed);
-        out!(
-            "int8: accuracy {:.4}, micro-F1 {:.4}, macro-F1 {:.4}, {:.0} docs/s",
-            report.int8.report.accuracy,
-            report.int8.report.micro_f1,
-            report.int8.report.macro_f1,
-            report.int8.docs_per_s
-        );
-        out!(
-            "f32:  accuracy {:.4}, micro-F1 {:.4}, macro-F1 {:.4}, {:.0} docs/s",
-            report.f32.report.accuracy,
-            report.f32.report.micro_f1,
-            report.f32.report.macro_f1,
-            report.f32.docs_per_s
-        );
+        out!("{}", report.int8.summary_line("int8:"));
+        out!("{}", report.f32.summary_line("f32: "));
         out!(
             "int8 − f32: {:+.2} points of accuracy; top-1 differs on {} documents",
             report.int8_minus_f32_points,
