@@ -64,6 +64,10 @@ pub enum StreamError {
     /// Timely failed to start or a worker panicked.
     #[error("timely dataflow: {0}")]
     Timely(String),
+    /// The sink refused an epoch (for example, the output could not be
+    /// written).
+    #[error("{0}")]
+    Sink(String),
     /// The consolidated output is not a function of its key (a bug).
     #[error("epoch {epoch}: inconsistent {what} output")]
     Inconsistent {

@@ -8,8 +8,14 @@
 //! - [`driver`]: runs those graphs over batches of document changes and reads
 //!   the statistics back after every batch (for tests and the CLI).
 
+pub mod classifier;
+pub mod classify;
 pub mod driver;
+pub mod run;
 pub mod stats;
 
+pub use classifier::{Classification, Classifier, EpochReport, StatChange};
+pub use classify::{StreamModel, classify, statistics};
 pub use driver::{DocChange, StreamError, StreamStats, run_df_stream};
+pub use run::{EpochOutput, Sink, Source, run_classification};
 pub use stats::{df_max, distinct_trigrams, document_count, document_frequencies};

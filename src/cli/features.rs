@@ -60,7 +60,12 @@ pub fn run(args: FeaturesArgs) -> Result<Outcome> {
     let out = std::io::stdout();
     let mut out = out.lock();
     for (id, text) in &texts {
-        let pairs = extract_pairs(&model.lexicon, model.meta.normalization, text, &mut scratch);
+        let pairs = extract_pairs(
+            &*model.lexicon,
+            model.meta.normalization,
+            text,
+            &mut scratch,
+        );
         for p in &pairs {
             let tri = model.lexicon.trigram(p.trigram).to_text();
             let (kind, pent) = match p.kind {

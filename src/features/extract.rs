@@ -5,8 +5,8 @@
 use rustc_hash::FxHashSet;
 use serde::Serialize;
 
-use crate::features::lexicon::{Lexicon, NO_COLUMN};
-use crate::stats::agr_value;
+use crate::features::lexicon::NO_COLUMN;
+use crate::features::source::FeatureSource;
 use crate::text::Normalization;
 
 /// Why a column got its value.
@@ -106,8 +106,8 @@ impl FeatureScratch {
 }
 
 /// Features of `text` as a sparse row (columns ascending).
-pub fn extract(
-    lex: &Lexicon,
+pub fn extract<S: FeatureSource + ?Sized>(
+    lex: &S,
     norm: Normalization,
     text: &str,
     scratch: &mut FeatureScratch,
@@ -117,8 +117,8 @@ pub fn extract(
 
 /// Features of `text` with provenance, in the order they were set: DIRECT
 /// pairs first (trigram order of first occurrence), then AGR pairs.
-pub fn extract_pairs(
-    lex: &Lexicon,
+pub fn extract_pairs<S: FeatureSource + ?Sized>(
+    lex: &S,
     norm: Normalization,
     text: &str,
     scratch: &mut FeatureScratch,
@@ -144,13 +144,11 @@ pub fn extract_pairs(
         }
         *c += 1;
     }
-    let column = &*lex.column;
-    let white = &*lex.white;
     let mut pairs = Vec::new();
     // DIRECT: every distinct white trigram with a column → 1.0.
     for &t in &scratch.distinct {
-        let col = column[t as usize];
-        if white[t as usize] == 1 && col != NO_COLUMN {
+        let col = lex.column(t);
+        if col != NO_COLUMN && lex.is_white(t) {
             scratch.set.insert(col);
             pairs.push(FeaturePair {
                 column: col,
@@ -162,23 +160,18 @@ pub fn extract_pairs(
     }
     // AGR: for each distinct trigram in first-occurrence order, its best
     // pentagram's white trigrams not yet set.
-    let pent_trigrams = &*lex.pent_trigrams;
-    let pent_lists = &*lex.pent_lists;
-    let offsets = &*lex.pent_offsets;
-    let gray_weight = lex.params.score.gray_weight;
     for &t in &scratch.distinct {
-        let list =
-            &pent_lists[3 * offsets[t as usize] as usize..3 * offsets[t as usize + 1] as usize];
-        let Some(best) = best_pentagram(list, scratch) else {
+        let (list, appended) = lex.pentagram_lists(t);
+        let Some(best) = best_pentagram(list, appended, scratch) else {
             continue;
         };
-        for &u in &pent_trigrams[3 * best as usize..3 * best as usize + 3] {
-            let col = column[u as usize];
-            if white[u as usize] == 1 && col != NO_COLUMN && scratch.set.insert(col) {
+        for u in lex.pentagram_trigrams(best) {
+            let col = lex.column(u);
+            if col != NO_COLUMN && lex.is_white(u) && scratch.set.insert(col) {
                 pairs.push(FeaturePair {
                     column: col,
                     trigram: u,
-                    value: agr_value(lex.score[u as usize], gray_weight),
+                    value: lex.agr_value(u),
                     kind: FeatureKind::Agr { pentagram: best },
                 });
             }
@@ -187,21 +180,32 @@ pub fn extract_pairs(
     pairs
 }
 
-/// The pentagram of `list` (triples `(pentagram, other, other)` of a text
-/// trigram t) whose three trigram positions occur most often in the text,
-/// repeats counted; ties go to the earliest.
-fn best_pentagram(list: &[u32], scratch: &FeatureScratch) -> Option<u32> {
-    // Every entry contains t, so only the other two positions decide; the
-    // first strictly larger total wins, which keeps ties on the earliest.
-    let (first, rest) = list.split_first_chunk::<3>()?;
-    let mut best = first[0];
-    let mut best_extra = scratch.count(first[1]) + scratch.count(first[2]);
-    for entry in rest.chunks_exact(3) {
+/// The pentagram of `list` then `appended` (triples `(pentagram, other,
+/// other)` of a text trigram t) whose three trigram positions occur most
+/// often in the text, repeats counted; ties go to the earliest.
+fn best_pentagram(list: &[u32], appended: &[u32], scratch: &FeatureScratch) -> Option<u32> {
+    let (first, rest, tail) = match list.split_first_chunk::<3>() {
+        Some((first, rest)) => (first, rest, appended),
+        None => {
+            let (first, rest) = appended.split_first_chunk::<3>()?;
+            (first, rest, &[][..])
+        }
+    };
+    let mut best = (first[0], scratch.count(first[1]) + scratch.count(first[2]));
+    scan_pentagrams(rest, scratch, &mut best);
+    scan_pentagrams(tail, scratch, &mut best);
+    Some(best.0)
+}
+
+/// Moves `best` (pentagram, extra count) to the first entry of `list` with
+/// a strictly larger total. Every entry contains the text trigram, so only
+/// the other two positions decide; strictness keeps ties on the earliest.
+#[inline]
+fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+    for entry in list.chunks_exact(3) {
         let extra = scratch.count(entry[1]) + scratch.count(entry[2]);
-        if extra > best_extra {
-            best_extra = extra;
-            best = entry[0];
+        if extra > best.1 {
+            *best = (entry[0], extra);
         }
     }
-    Some(best)
 }

@@ -256,23 +256,28 @@ pub fn build_slots(keys: &[u64]) -> Vec<u32> {
     slots
 }
 
+/// The list entries a pentagram with trigrams `t` (offsets 0, 1, 2)
+/// contributes: for each distinct trigram, `(trigram, other, other)`. A
+/// trigram at two offsets is listed once.
+pub fn pentagram_members(t: [u32; 3]) -> [Option<(u32, u32, u32)>; 3] {
+    let entry = |k: usize| (t[k], t[(k + 1) % 3], t[(k + 2) % 3]);
+    [
+        Some(entry(0)),
+        (t[1] != t[0]).then(|| entry(1)),
+        (t[2] != t[0] && t[2] != t[1]).then(|| entry(2)),
+    ]
+}
+
 /// Per-trigram lists of the pentagrams containing it (a trigram occurring at
 /// two offsets of one pentagram lists it once), as CSR offsets (in entries)
 /// and `(pentagram, other, other)` triples.
 pub fn invert_pentagrams(pent_trigrams: &[u32], n_trigrams: usize) -> (Vec<u32>, Vec<u32>) {
-    // For each distinct trigram of pentagram p: (trigram, the two others).
     let members = |p: usize| {
-        let t = [
+        pentagram_members([
             pent_trigrams[3 * p],
             pent_trigrams[3 * p + 1],
             pent_trigrams[3 * p + 2],
-        ];
-        let entry = |k: usize| (t[k], t[(k + 1) % 3], t[(k + 2) % 3]);
-        [
-            Some(entry(0)),
-            (t[1] != t[0]).then(|| entry(1)),
-            (t[2] != t[0] && t[2] != t[1]).then(|| entry(2)),
-        ]
+        ])
     };
     let n_pent = pent_trigrams.len() / 3;
     let mut offsets = vec![0u32; n_trigrams + 1];

@@ -3,6 +3,12 @@
 
 pub mod extract;
 pub mod lexicon;
+pub mod live;
+pub mod source;
+pub mod state;
 
 pub use extract::{FeatureKind, FeaturePair, FeatureScratch, SparseRow, extract, extract_pairs};
 pub use lexicon::{Lexicon, LexiconParams, NO_COLUMN};
+pub use live::LiveLexicon;
+pub use source::FeatureSource;
+pub use state::{InputState, changed_df_ranges, input_state};

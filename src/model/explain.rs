@@ -34,7 +34,7 @@ impl Model {
         scratch: &mut PredictScratch,
     ) -> Vec<Explanation> {
         let pairs = extract_pairs(
-            &self.lexicon,
+            &*self.lexicon,
             self.meta.normalization,
             text,
             &mut scratch.features,

@@ -316,7 +316,7 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
     );
     Ok(Model {
         meta,
-        lexicon,
+        lexicon: lexicon.into(),
         f32_weights,
         int8_weights,
         checksum: sum,

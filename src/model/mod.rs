@@ -11,6 +11,8 @@ pub use file::{load, save};
 pub use meta::{DecisionRule, FORMAT_VERSION, ModelMeta};
 pub use predict::{Precision, PredictScratch, Prediction};
 
+use std::sync::Arc;
+
 use crate::features::Lexicon;
 use crate::network::F32Weights;
 use crate::quant::Int8Weights;
@@ -22,7 +24,7 @@ pub struct Model {
     /// Parameters, labels, decision rule and training record.
     pub meta: ModelMeta,
     /// Statistics, vocabulary and pentagram dictionary.
-    pub lexicon: Lexicon,
+    pub lexicon: Arc<Lexicon>,
     /// Float weights.
     pub f32_weights: F32Weights,
     /// int8 weights.

@@ -74,7 +74,7 @@ impl Prediction {
 impl Model {
     /// The feature row of a text.
     pub fn features(&self, text: &str, scratch: &mut FeatureScratch) -> SparseRow {
-        extract(&self.lexicon, self.meta.normalization, text, scratch)
+        extract(&*self.lexicon, self.meta.normalization, text, scratch)
     }
 
     /// Classifies a text.

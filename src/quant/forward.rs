@@ -2,7 +2,7 @@
 //! document, so a result never depends on which documents share a batch.
 
 use crate::features::SparseRow;
-use crate::quant::activation::{QMAX_REDUCED, quantize_one, quantize_row};
+use crate::quant::activation::{QMAX_REDUCED, QParams, quantize_one, quantize_row};
 use crate::quant::kernel::Int8Kernel;
 use crate::quant::weights::Int8Weights;
 
@@ -24,6 +24,33 @@ pub struct Int8Output {
     pub logits: Vec<f32>,
 }
 
+/// The int8 encoder input of a sparse row: its values quantized per row
+/// (zero point subtracted) into `codes` (cleared), and the parameters used.
+/// Feature values are ≥ 0, so the zero point is 0 and only the set columns
+/// carry codes. Two rows with the same columns and codes give the same int8
+/// result, which is what lets the stream skip re-classifying documents whose
+/// statistics moved without moving their codes.
+pub fn input_codes(vals: &[f32], codes: &mut Vec<i32>) -> QParams {
+    let max = vals.iter().fold(0.0f32, |m, &v| m.max(v));
+    let qp = crate::quant::choose_qparams(0.0, max, QMAX_REDUCED);
+    let inv = 1.0 / qp.scale;
+    codes.clear();
+    codes.extend(
+        vals.iter()
+            .map(|&v| quantize_one(v, inv, qp.zero_point, QMAX_REDUCED) as i32 - qp.zero_point),
+    );
+    qp
+}
+
+/// The code of value `v` in a row whose largest value is 1.0 (any row with
+/// a DIRECT feature): the AGR level of a trigram, a function of its score
+/// alone.
+pub fn unit_row_code(v: f32) -> i32 {
+    let mut codes = Vec::with_capacity(2);
+    input_codes(&[1.0, v], &mut codes);
+    codes[1]
+}
+
 /// Runs the int8 network on one sparse row; `bias` is the head bias.
 pub fn forward_int8(
     w: &Int8Weights,
@@ -35,15 +62,7 @@ pub fn forward_int8(
     let shape = w.shape;
     // Encoder: input values are ≥ 0, so the zero point is 0 and inactive
     // columns contribute nothing; only active rows are gathered.
-    let max = row.vals.iter().fold(0.0f32, |m, &v| m.max(v));
-    let qp = crate::quant::choose_qparams(0.0, max, QMAX_REDUCED);
-    let inv = 1.0 / qp.scale;
-    s.codes.clear();
-    s.codes.extend(
-        row.vals
-            .iter()
-            .map(|&v| quantize_one(v, inv, qp.zero_point, QMAX_REDUCED) as i32 - qp.zero_point),
-    );
+    let qp = input_codes(&row.vals, &mut s.codes);
     s.acc.clear();
     s.acc.resize(shape.h, 0);
     kernel.sparse_accumulate(&w.enc, shape.h, &row.cols, &s.codes, &mut s.acc);

@@ -316,7 +316,7 @@ fn train_in_pool(
     };
     let mut model = Model {
         meta,
-        lexicon,
+        lexicon: lexicon.into(),
         f32_weights,
         int8_weights,
         checksum: 0,

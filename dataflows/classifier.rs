@@ -1,0 +1,501 @@
+//! The per-worker state of the streaming classifier: a live lexicon that
+//! follows the corpus statistics, the documents this worker owns with their
+//! int8 inputs and classifications, and the rule that decides which of them
+//! to re-classify when statistics change. Plain Rust (no timely types), so
+//! that the operator in [`super::classify`] is a thin wrapper and this logic
+//! can be read and tested on its own.
+//!
+//! **When a document is re-classified.** Its int8 result is a function of
+//! its int8 input: the set columns, their u8 codes and the row's scale
+//! ([`input_codes`]). In
+//! a document with a DIRECT feature the row maximum is 1.0, so every code is
+//! a function of one trigram's [`InputState`] (white/gray and AGR level).
+//! A document's input can therefore change only when
+//! 1. a trigram with a column changes state (a df change, or df_max moving
+//!    across a step of [`input_state`]; the latter found by range queries
+//!    over an index ordered by (weight, df), [`changed_df_ranges`]), and the
+//!    document contains that trigram or a trigram sharing a known pentagram
+//!    with it (through which pentagram expansion reaches it); or
+//! 2. a pentagram becomes known or unknown (or moves in list order) and the
+//!    document contains one of its trigrams (its best-pentagram choices may
+//!    change); or
+//! 3. the document has features but no DIRECT one (its scale depends on its
+//!    AGR values): re-checked whenever any statistic changes.
+//!
+//! Those documents are re-extracted; a document whose columns, codes and scale are
+//! unchanged keeps its result without running the network, and only a
+//! changed classification is emitted (the old one retracted).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+
+use crate::features::live::PentagramIndex;
+use crate::features::{
+    FeatureScratch, FeatureSource, InputState, LiveLexicon, NO_COLUMN, changed_df_ranges, extract,
+    input_state,
+};
+use crate::model::{Model, Precision, PredictScratch};
+use crate::quant::input_codes;
+use crate::stats::DocNgrams;
+use crate::text::{Pentagram, Trigram};
+
+/// A document's classification as the stream emits it: the decided labels
+/// and the top-k categories with their probabilities (as f32 bits, so that
+/// the record is totally ordered and exact).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Classification {
+    /// Decided category ids (the model's decision rule).
+    pub labels: Vec<u32>,
+    /// Probability bits of each decided label.
+    pub label_bits: Vec<u32>,
+    /// The top-k categories, probability descending, with probability bits.
+    pub top: Vec<(u32, u32)>,
+}
+
+/// One change of the corpus statistics, as the statistics graph emits it
+/// (every value is the new total, the model's statistics included).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum StatChange {
+    /// N, the number of documents.
+    Docs(u64),
+    /// The largest df.
+    DfMax(u32),
+    /// The df of a packed trigram.
+    Df(u64, u32),
+    /// A pentagram (packed) known in the stream beyond the model's, with its
+    /// first-appearance rank.
+    Pentagram(u128, u128),
+}
+
+/// What one epoch did, as seen by one worker. Fields marked global are the
+/// same on every worker (each holds the whole statistics).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EpochReport {
+    /// Global: documents in the statistics (model's plus stream's).
+    pub n_docs: u64,
+    /// Global: largest df.
+    pub df_max: u32,
+    /// Global: trigrams in the statistics (df ≥ 1).
+    pub trigrams: u64,
+    /// Global: white trigrams with a column.
+    pub white_columns: u64,
+    /// Global: gray trigrams with a column.
+    pub gray_columns: u64,
+    /// Global: pentagrams known beyond the model's.
+    pub appended_pentagrams: u64,
+    /// Global: column trigrams that changed status this epoch, as
+    /// (packed trigram, now white).
+    pub flipped: Vec<(u64, bool)>,
+    /// Global: the ten column trigrams with the largest df (packed, df).
+    pub top_df: Vec<(u64, u32)>,
+    /// Documents this worker holds. (A worker reports only epochs in which
+    /// it had work; merged reports sum the workers that did.)
+    pub docs_held: u64,
+    /// Documents re-extracted because statistics changed.
+    pub rechecked: u64,
+    /// Of those, documents whose classification changed.
+    pub reclassified: u64,
+}
+
+/// A document this worker owns.
+#[derive(Debug)]
+struct DocState {
+    text: String,
+    trigrams: Vec<u32>,
+    cols: Vec<u32>,
+    codes: Vec<i32>,
+    class: Classification,
+}
+
+/// The state of one worker of the streaming classifier.
+pub struct Classifier {
+    model: Arc<Model>,
+    live: LiveLexicon,
+    top_k: usize,
+    /// Column trigrams by (weight, df, index), for range queries.
+    by_weight_df: BTreeSet<(u8, u32, u32)>,
+    white_columns: u64,
+    /// Trigrams with df ≥ 1.
+    trigrams: u64,
+    docs: FxHashMap<u64, DocState>,
+    text_index: FxHashMap<u32, Vec<u64>>,
+    scale_sensitive: FxHashSet<u64>,
+    features: FeatureScratch,
+    predict: PredictScratch,
+    codes: Vec<i32>,
+}
+
+impl Classifier {
+    /// A worker starting from the model's statistics, emitting the `top_k`
+    /// most probable categories per document.
+    pub fn new(model: Arc<Model>, base_pentagrams: Arc<PentagramIndex>, top_k: usize) -> Self {
+        let live = LiveLexicon::new(model.lexicon.clone(), base_pentagrams);
+        let lex = live.base();
+        let by_weight_df = lex
+            .column_trigram
+            .iter()
+            .map(|&t| (live.weight(t), live.df(t), t))
+            .collect();
+        let white_columns = lex.white_columns() as u64;
+        let trigrams = lex.n_trigrams() as u64;
+        Classifier {
+            model,
+            live,
+            top_k,
+            by_weight_df,
+            white_columns,
+            trigrams,
+            docs: FxHashMap::default(),
+            text_index: FxHashMap::default(),
+            scale_sensitive: FxHashSet::default(),
+            features: FeatureScratch::default(),
+            predict: PredictScratch::default(),
+            codes: Vec::new(),
+        }
+    }
+
+    /// The live statistics.
+    pub fn live(&self) -> &LiveLexicon {
+        &self.live
+    }
+
+    /// Runs one epoch: applies the statistics changes, retracts removed
+    /// documents, re-checks the documents the changes can reach, classifies
+    /// new documents, and appends the classification changes to `out`.
+    pub fn step(
+        &mut self,
+        stats: Vec<(StatChange, isize)>,
+        docs: Vec<((u64, String), isize)>,
+        out: &mut Vec<((u64, Classification), isize)>,
+    ) -> EpochReport {
+        let mut report = EpochReport::default();
+        let any_stats = !stats.is_empty();
+        let reach = self.apply_stats(stats, &mut report);
+
+        let (added, removed) = net_documents(docs);
+        for seq in removed {
+            if let Some(doc) = self.docs.remove(&seq) {
+                for t in &doc.trigrams {
+                    if let Some(list) = self.text_index.get_mut(t) {
+                        list.retain(|&s| s != seq);
+                    }
+                }
+                self.scale_sensitive.remove(&seq);
+                out.push(((seq, doc.class), -1));
+            }
+        }
+
+        let mut affected: FxHashSet<u64> = FxHashSet::default();
+        for t in &reach {
+            if let Some(list) = self.text_index.get(t) {
+                affected.extend(list.iter().copied());
+            }
+        }
+        if any_stats {
+            affected.extend(self.scale_sensitive.iter().copied());
+        }
+        let mut affected: Vec<u64> = affected.into_iter().collect();
+        affected.sort_unstable();
+        for seq in affected {
+            report.rechecked += 1;
+            if let Some((old, new)) = self.recheck(seq) {
+                report.reclassified += 1;
+                out.push(((seq, old), -1));
+                out.push(((seq, new), 1));
+            }
+        }
+
+        for (seq, text) in added {
+            let class = self.insert(seq, text);
+            out.push(((seq, class), 1));
+        }
+        report.docs_held = self.docs.len() as u64;
+        self.fill_globals(&mut report);
+        report
+    }
+
+    /// Applies statistics changes; returns the text trigrams whose documents
+    /// must be re-checked (module documentation, rules 1 and 2).
+    fn apply_stats(
+        &mut self,
+        stats: Vec<(StatChange, isize)>,
+        report: &mut EpochReport,
+    ) -> Vec<u32> {
+        let base = self.live.base();
+        let (base_docs, base_max) = (base.n_docs, base.df_max);
+        let params = base.params.score;
+        let old_max = self.live.df_max();
+        let mut n_docs = None;
+        let mut df_max = None;
+        let mut dfs: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut pents_in: Vec<(u128, u128)> = Vec::new();
+        let mut pents_out: Vec<u128> = Vec::new();
+        for (change, diff) in consolidate(stats) {
+            match (change, diff > 0) {
+                (StatChange::Docs(n), true) => n_docs = Some(n),
+                (StatChange::Docs(_), false) => {
+                    n_docs.get_or_insert(base_docs);
+                }
+                (StatChange::DfMax(m), true) => df_max = Some(m),
+                (StatChange::DfMax(_), false) => {
+                    df_max.get_or_insert(base_max);
+                }
+                (StatChange::Df(key, df), true) => {
+                    dfs.insert(key, df);
+                }
+                (StatChange::Df(key, _), false) => {
+                    // The stream no longer holds the trigram: the model's df.
+                    dfs.entry(key).or_insert_with(|| self.live.base_df(key));
+                }
+                (StatChange::Pentagram(p, rank), true) => pents_in.push((p, rank)),
+                (StatChange::Pentagram(p, _), false) => pents_out.push(p),
+            }
+        }
+        if let Some(n) = n_docs {
+            self.live.set_n_docs(n);
+        }
+        let new_max = df_max.unwrap_or(old_max);
+        self.live.set_df_max(new_max);
+
+        // Rule 1: column trigrams whose state changed.
+        let mut old_df: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut keys: Vec<(u64, u32)> = dfs.into_iter().collect();
+        keys.sort_unstable();
+        for (key, df) in keys {
+            let (t, old) = self.live.set_df(key, df);
+            match (old, df) {
+                (0, d) if d > 0 => self.trigrams += 1,
+                (o, 0) if o > 0 => self.trigrams -= 1,
+                _ => {}
+            }
+            if self.live.column(t) != NO_COLUMN {
+                let w = self.live.weight(t);
+                self.by_weight_df.remove(&(w, old, t));
+                self.by_weight_df.insert((w, df, t));
+                old_df.insert(t, old);
+            }
+        }
+        let mut candidates: Vec<u32> = old_df.keys().copied().collect();
+        if new_max != old_max {
+            for w in 0..=crate::stats::score::MAX_WEIGHT as u8 {
+                for r in changed_df_ranges(&params, w, old_max, new_max) {
+                    candidates.extend(
+                        self.by_weight_df
+                            .range((w, *r.start(), 0)..=(w, *r.end(), u32::MAX))
+                            .map(|&(_, _, t)| t),
+                    );
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut reach = Vec::new();
+        for t in candidates {
+            let w = self.live.weight(t);
+            let before = old_df.get(&t).copied().unwrap_or(self.live.df(t));
+            let old: InputState = input_state(&params, w, before, old_max);
+            let new = input_state(&params, w, self.live.df(t), new_max);
+            if old == new {
+                continue;
+            }
+            if old.white != new.white {
+                if new.white {
+                    self.white_columns += 1;
+                } else {
+                    self.white_columns -= 1;
+                }
+                report.flipped.push((self.live.key(t), new.white));
+            }
+            reach.push(t);
+            self.live.pentagram_neighbours(t, &mut reach);
+        }
+
+        // Rule 2: pentagrams that left, entered or moved in list order.
+        for p in pents_out {
+            if let Some(tris) = self.live.remove_pentagram(Pentagram(p)) {
+                reach.extend(tris);
+            }
+        }
+        pents_in.sort_unstable_by_key(|&(p, rank)| (rank, p));
+        for (p, rank) in pents_in {
+            let p = Pentagram(p);
+            if let Some(tris) = self.live.remove_pentagram(p) {
+                reach.extend(tris);
+            }
+            if let Some(tris) = self.live.insert_pentagram(p, rank) {
+                reach.extend(tris);
+            }
+        }
+        reach.sort_unstable();
+        reach.dedup();
+        reach
+    }
+
+    /// Extracts and classifies a new document and indexes it.
+    fn insert(&mut self, seq: u64, text: String) -> Classification {
+        let norm = self.model.meta.normalization;
+        let trigrams: Vec<u32> = DocNgrams::of(&norm.apply(&text))
+            .trigrams
+            .iter()
+            .filter_map(|t: &Trigram| self.live.index_of(t.0))
+            .collect();
+        for &t in &trigrams {
+            self.text_index.entry(t).or_default().push(seq);
+        }
+        let (cols, codes, class) = self.classify(&text, seq);
+        self.docs.insert(
+            seq,
+            DocState {
+                text,
+                trigrams,
+                cols,
+                codes,
+                class: class.clone(),
+            },
+        );
+        class
+    }
+
+    /// Re-extracts a held document; returns its old and new classification
+    /// when the classification changed.
+    fn recheck(&mut self, seq: u64) -> Option<(Classification, Classification)> {
+        let text = std::mem::take(&mut self.docs.get_mut(&seq)?.text);
+        let row = extract(
+            &self.live,
+            self.model.meta.normalization,
+            &text,
+            &mut self.features,
+        );
+        int8_input(&row.vals, &mut self.codes);
+        let doc = self.docs.get_mut(&seq)?;
+        doc.text = text;
+        if doc.cols == row.cols && doc.codes == self.codes {
+            return None;
+        }
+        let (cols, codes, class) = self.classify_row(row, seq);
+        let doc = self.docs.get_mut(&seq)?;
+        doc.cols = cols;
+        doc.codes = codes;
+        if class == doc.class {
+            return None;
+        }
+        Some((std::mem::replace(&mut doc.class, class.clone()), class))
+    }
+
+    /// Features, codes and classification of a text.
+    fn classify(&mut self, text: &str, seq: u64) -> (Vec<u32>, Vec<i32>, Classification) {
+        let row = extract(
+            &self.live,
+            self.model.meta.normalization,
+            text,
+            &mut self.features,
+        );
+        self.classify_row(row, seq)
+    }
+
+    /// Codes and classification of document `seq`'s feature row.
+    fn classify_row(
+        &mut self,
+        row: crate::features::SparseRow,
+        seq: u64,
+    ) -> (Vec<u32>, Vec<i32>, Classification) {
+        // Rule 3: without a DIRECT feature (value 1.0) the row's scale is
+        // set by its own AGR values.
+        if !row.is_empty() && !row.vals.contains(&1.0) {
+            self.scale_sensitive.insert(seq);
+        } else {
+            self.scale_sensitive.remove(&seq);
+        }
+        let mut codes = Vec::new();
+        int8_input(&row.vals, &mut codes);
+        let prediction = self
+            .model
+            .predict_row(&row, Precision::Int8, &mut self.predict);
+        let class = classification(&self.model, &prediction, self.top_k);
+        (row.cols, codes, class)
+    }
+
+    fn fill_globals(&self, report: &mut EpochReport) {
+        report.n_docs = self.live.n_docs();
+        report.df_max = self.live.df_max();
+        report.trigrams = self.trigrams;
+        report.white_columns = self.white_columns;
+        report.gray_columns = self.live.base().n_columns() as u64 - self.white_columns;
+        report.appended_pentagrams = self.live.n_appended_pentagrams() as u64;
+        // The largest df of each weight is the last entry of its range.
+        let mut top: Vec<(u64, u32)> = (0..=crate::stats::score::MAX_WEIGHT as u8)
+            .flat_map(|w| {
+                self.by_weight_df
+                    .range((w, 0, 0)..=(w, u32::MAX, u32::MAX))
+                    .rev()
+                    .take(10)
+                    .map(|&(_, df, t)| (self.live.key(t), df))
+            })
+            .collect();
+        top.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        top.truncate(10);
+        report.top_df = top;
+    }
+}
+
+/// The stream's record of a prediction: decided labels and top-k.
+pub fn classification(
+    model: &Model,
+    prediction: &crate::model::Prediction,
+    top_k: usize,
+) -> Classification {
+    let labels = model.decide(prediction, None);
+    let label_bits = labels
+        .iter()
+        .map(|&c| prediction.probabilities[c as usize].to_bits())
+        .collect();
+    let top = prediction
+        .top_k(top_k)
+        .into_iter()
+        .map(|(c, p)| (c, p.to_bits()))
+        .collect();
+    Classification {
+        labels,
+        label_bits,
+        top,
+    }
+}
+
+/// The int8 encoder input of a row: its codes, then the bits of its scale
+/// (a row without a DIRECT feature can keep its codes while its scale, and
+/// so its result, moves).
+fn int8_input(vals: &[f32], out: &mut Vec<i32>) {
+    let qp = input_codes(vals, out);
+    out.push(qp.scale.to_bits() as i32);
+}
+
+/// Sums the diffs of equal records and drops the zeros.
+fn consolidate<D: Ord>(mut updates: Vec<(D, isize)>) -> Vec<(D, isize)> {
+    updates.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<(D, isize)> = Vec::with_capacity(updates.len());
+    for (d, r) in updates {
+        match out.last_mut() {
+            Some((last, sum)) if *last == d => *sum += r,
+            _ => out.push((d, r)),
+        }
+    }
+    out.retain(|u| u.1 != 0);
+    out
+}
+
+/// The documents an epoch inserts and removes (net of both in one epoch).
+fn net_documents(docs: Vec<((u64, String), isize)>) -> (Vec<(u64, String)>, Vec<u64>) {
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    for ((seq, text), diff) in consolidate(docs) {
+        if diff > 0 {
+            added.push((seq, text));
+        } else {
+            removed.push(seq);
+        }
+    }
+    (added, removed)
+}

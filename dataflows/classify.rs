@@ -1,0 +1,219 @@
+//! The streaming classification graph (SPEC §7): documents → statistics
+//! changes → per-worker classifier → a differential collection of
+//! classifications whose changes are the output.
+//!
+//! - [`statistics`] maintains, with differential's `count` and `reduce`
+//!   (arranged state, one update per distinct key and epoch), the totals the
+//!   classifier needs: N, the df of every trigram (the model's df plus the
+//!   stream's), df_max, and the pentagrams known beyond the model's with
+//!   their first-appearance rank. Its output is the collection of those
+//!   totals; an epoch's changes to it are what the classifier applies.
+//! - [`classify`] partitions documents by sequence number over the workers,
+//!   broadcasts the statistics changes to every worker (each holds the whole
+//!   live lexicon, so extraction stays the core's), and runs a
+//!   [`Classifier`] per worker, one epoch at a time in order.
+//!
+//! Timestamps are epochs (`u64`); a document's key is its input sequence
+//! number, which also orders pentagram first appearances.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use differential_dataflow::{AsCollection, VecCollection};
+use timely::dataflow::StreamVec;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::vec::{Broadcast, Map};
+
+use super::classifier::{Classification, Classifier, EpochReport, StatChange};
+use super::stats::{df_max, distinct_trigrams, document_count, document_frequencies};
+use crate::features::live::PentagramIndex;
+use crate::model::Model;
+use crate::stats::DocNgrams;
+
+/// The model and settings every worker of the stream shares.
+#[derive(Clone)]
+pub struct StreamModel {
+    /// The model (lexicon, weights, labels).
+    pub model: Arc<Model>,
+    /// Index of the model's known pentagrams.
+    pub pentagrams: Arc<PentagramIndex>,
+    /// Categories listed per document.
+    pub top_k: usize,
+}
+
+impl StreamModel {
+    /// Shares `model`, building its pentagram index once.
+    pub fn new(model: Arc<Model>, top_k: usize) -> StreamModel {
+        let pentagrams = Arc::new(crate::features::live::pentagram_index(&model.lexicon));
+        StreamModel {
+            model,
+            pentagrams,
+            top_k,
+        }
+    }
+}
+
+/// The statistics totals of the model's statistics plus the documents in
+/// `docs` (`(sequence number, text)`), as [`StatChange`] records.
+pub fn statistics<'scope>(
+    docs: VecCollection<'scope, u64, (u64, String)>,
+    shared: &StreamModel,
+) -> VecCollection<'scope, u64, StatChange> {
+    let lex = shared.model.lexicon.clone();
+    let norm = shared.model.meta.normalization;
+    let (base_docs, base_max) = (lex.n_docs, lex.df_max);
+
+    let n = document_count(docs.clone()).map(move |((), n)| StatChange::Docs(base_docs + n));
+    let df = document_frequencies(distinct_trigrams(docs.clone(), norm)).map(move |(t, df)| {
+        let base = lex
+            .lookup(crate::text::Trigram(t))
+            .map_or(0, |i| lex.df[i as usize]);
+        (t, base + df)
+    });
+    let max = df_max(df.clone()).map(move |((), m)| StatChange::DfMax(m.max(base_max)));
+    let df = df.map(|(t, df)| StatChange::Df(t, df));
+
+    // Pentagrams the model does not know: (pentagram, (seq, position)).
+    let known = shared.pentagrams.clone();
+    let occurrences = docs.flat_map(move |(seq, text)| {
+        let known = known.clone();
+        DocNgrams::of(&norm.apply(&text))
+            .pentagrams
+            .into_iter()
+            .enumerate()
+            .filter(move |(_, p)| !known.contains_key(&p.0))
+            .map(move |(pos, p)| (p.0, rank(seq, pos)))
+    });
+    let min_df = shared.model.lexicon.params.pent_min_df as isize;
+    let known_new = occurrences
+        .clone()
+        .map(|(p, _)| p)
+        .count()
+        .filter(move |(_, df)| *df >= min_df)
+        .map(|(p, _)| (p, ()));
+    let first_seen = occurrences.reduce(|_p, ranks, out: &mut Vec<(u128, isize)>| {
+        // Values arrive sorted: the first is the earliest appearance.
+        if let Some((first, _)) = ranks.first() {
+            out.push((**first, 1));
+        }
+    });
+    let pentagrams = first_seen
+        .join(known_new)
+        .map(|(p, (rank, ()))| StatChange::Pentagram(p, rank));
+
+    n.concat(max).concat(df).concat(pentagrams)
+}
+
+/// First-appearance rank of the pentagram at `pos` of document `seq`.
+fn rank(seq: u64, pos: usize) -> u128 {
+    ((seq as u128) << 64) | pos as u128
+}
+
+/// The two outputs of [`classify`]: classifications (a differential
+/// collection keyed by sequence number) and per-worker epoch reports.
+pub type ClassifyOutputs<'scope> = (
+    VecCollection<'scope, u64, (u64, Classification)>,
+    StreamVec<'scope, u64, (u64, EpochReport)>,
+);
+
+/// Classifications of `docs` under the statistics `stats` (the output of
+/// [`statistics`] over the same documents), and each worker's report of
+/// every epoch in which it had work.
+pub fn classify<'scope>(
+    docs: VecCollection<'scope, u64, (u64, String)>,
+    stats: VecCollection<'scope, u64, StatChange>,
+    shared: &StreamModel,
+) -> ClassifyOutputs<'scope> {
+    let shared = shared.clone();
+    let out: StreamVec<'scope, u64, (Output, u64, isize)> = docs.inner.binary_frontier(
+        stats.inner.broadcast(),
+        Exchange::new(|u: &((u64, String), u64, isize)| (u.0).0),
+        Pipeline,
+        "Classify",
+        move |_capability, _info| {
+            let mut classifier = Classifier::new(
+                shared.model.clone(),
+                shared.pentagrams.clone(),
+                shared.top_k,
+            );
+            let mut stash: BTreeMap<u64, Pending> = BTreeMap::new();
+            let mut changes = Vec::new();
+            move |(docs_in, docs_frontier), (stats_in, stats_frontier), output| {
+                // Records carry their own times (at or after the batch's
+                // capability): stash each under its time.
+                let port = output.output_index();
+                docs_in.for_each_stamp(|cap, data| {
+                    for batch in data {
+                        for (d, t, r) in batch.drain(..) {
+                            let pending = stash
+                                .entry(t)
+                                .or_insert_with(|| Pending::new(cap.delayed(&t, port)));
+                            pending.docs.push((d, r));
+                        }
+                    }
+                });
+                stats_in.for_each_stamp(|cap, data| {
+                    for batch in data {
+                        for (d, t, r) in batch.drain(..) {
+                            let pending = stash
+                                .entry(t)
+                                .or_insert_with(|| Pending::new(cap.delayed(&t, port)));
+                            pending.stats.push((d, r));
+                        }
+                    }
+                });
+                while let Some(entry) = stash.first_entry() {
+                    let time = *entry.key();
+                    if docs_frontier.less_equal(&time) || stats_frontier.less_equal(&time) {
+                        break;
+                    }
+                    let pending = entry.remove();
+                    let report = classifier.step(pending.stats, pending.docs, &mut changes);
+                    let mut session = output.session(&pending.capability);
+                    for (record, diff) in changes.drain(..) {
+                        session.give((Output::Class(record), time, diff));
+                    }
+                    session.give((Output::Report(report), time, 1));
+                }
+            }
+        },
+    );
+    let classes = out
+        .clone()
+        .flat_map(|(o, t, r)| match o {
+            Output::Class(c) => Some((c, t, r)),
+            Output::Report(_) => None,
+        })
+        .as_collection();
+    let reports = out.flat_map(|(o, t, _)| match o {
+        Output::Report(rep) => Some((t, rep)),
+        Output::Class(_) => None,
+    });
+    (classes, reports)
+}
+
+/// One epoch's inputs waiting for both frontiers to pass it.
+struct Pending {
+    capability: Capability<u64>,
+    docs: Vec<((u64, String), isize)>,
+    stats: Vec<(StatChange, isize)>,
+}
+
+impl Pending {
+    fn new(capability: Capability<u64>) -> Pending {
+        Pending {
+            capability,
+            docs: Vec::new(),
+            stats: Vec::new(),
+        }
+    }
+}
+
+/// What the classifier operator emits: classification changes and reports.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+enum Output {
+    Class((u64, Classification)),
+    Report(EpochReport),
+}

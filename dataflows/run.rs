@@ -1,0 +1,177 @@
+//! Runs the classification graph: worker 0 pulls epochs of document changes
+//! from a source, feeds them, and hands each completed epoch's
+//! classification changes and report to a sink, in epoch order. Every
+//! other worker (threads of this process, or processes of a timely cluster)
+//! only computes. Output is exchanged to worker 0, so in a cluster the
+//! first process writes everything.
+//!
+//! Backpressure: worker 0 reads the next epoch only while fewer than
+//! `max_lag` epochs are in flight, so a slow dataflow slows reading
+//! instead of buffering without bound.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use differential_dataflow::input::Input;
+use timely::dataflow::ProbeHandle;
+use timely::dataflow::operators::{Exchange, Inspect, Probe};
+
+use super::classifier::{Classification, EpochReport};
+use super::classify::{StreamModel, classify, statistics};
+use super::driver::{DocChange, StreamError};
+
+/// Everything one epoch produced, merged over the workers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EpochOutput {
+    /// The epoch (0 = the first batch).
+    pub epoch: u64,
+    /// Classification changes `(sequence number, classification, diff)`,
+    /// consolidated, ordered by sequence number with retractions first.
+    pub changes: Vec<(u64, Classification, isize)>,
+    /// The epoch's report: global fields from any worker, per-worker
+    /// counters summed. `None` when no worker had work this epoch.
+    pub report: Option<EpochReport>,
+}
+
+/// Pulls the next epoch's document changes; `None` ends the stream.
+pub type Source = Box<dyn FnMut() -> Option<Vec<DocChange>> + Send>;
+/// Receives each completed epoch in order; an error stops reading.
+pub type Sink = Box<dyn FnMut(EpochOutput) -> anyhow::Result<()> + Send>;
+
+type Shared<T> = Arc<Mutex<T>>;
+/// Classification updates `((seq, classification), epoch, diff)` gathered
+/// on worker 0.
+type ClassUpdates = Shared<Vec<((u64, Classification), u64, isize)>>;
+
+/// Runs the stream on the workers of `config` until the source ends and
+/// every epoch has been handed to the sink. At most `max_lag` epochs are in
+/// flight at once (at least 1).
+pub fn run_classification(
+    config: timely::Config,
+    shared: StreamModel,
+    source: Source,
+    sink: Sink,
+    max_lag: u64,
+) -> Result<(), StreamError> {
+    let io: Shared<Option<(Source, Sink)>> = Arc::new(Mutex::new(Some((source, sink))));
+    let failure: Shared<Option<String>> = Arc::default();
+    let fail = failure.clone();
+    let guards = timely::execute(config, move |worker| {
+        let classes: ClassUpdates = Arc::default();
+        let reports: Shared<Vec<(u64, EpochReport)>> = Arc::default();
+        let probe = ProbeHandle::new();
+        let (classes_in, reports_in) = (classes.clone(), reports.clone());
+        let shared = shared.clone();
+        let mut input = worker.dataflow::<u64, _, _>(|scope| {
+            let (input, docs) = scope.new_collection::<(u64, String), isize>();
+            let stats = statistics(docs.clone(), &shared);
+            let (out, reps) = classify(docs, stats, &shared);
+            out.inner
+                .exchange(|_| 0)
+                .inspect(move |u| lock(&classes_in).push(u.clone()))
+                .probe_with(&probe);
+            reps.exchange(|_| 0)
+                .inspect(move |r| lock(&reports_in).push(r.clone()))
+                .probe_with(&probe);
+            input
+        });
+        if worker.index() != 0 {
+            return;
+        }
+        let Some((mut source, mut sink)) = lock(&io).take() else {
+            return;
+        };
+        let lag = max_lag.max(1);
+        let mut next_out = 0u64;
+        let mut emit = |upto: u64| -> anyhow::Result<()> {
+            while next_out < upto {
+                sink(collect_epoch(next_out, &classes, &reports))?;
+                next_out += 1;
+            }
+            Ok(())
+        };
+        let mut epoch = 0u64;
+        let result = loop {
+            let Some(batch) = source() else {
+                break Ok(());
+            };
+            for (seq, text, diff) in batch {
+                input.update((seq, text), diff);
+            }
+            epoch += 1;
+            input.advance_to(epoch);
+            input.flush();
+            let oldest = epoch.saturating_sub(lag);
+            worker.step_while(|| probe.less_than(&oldest));
+            if let Err(e) = emit(completed(&probe, epoch)) {
+                break Err(e);
+            }
+        };
+        input.close();
+        worker.step_while(|| !probe.done());
+        let result = result.and_then(|()| emit(epoch));
+        if let Err(e) = result {
+            *lock(&fail) = Some(format!("{e:#}"));
+        }
+    })
+    .map_err(StreamError::Timely)?;
+    for result in guards.join() {
+        result.map_err(StreamError::Timely)?;
+    }
+    match lock(&failure).take() {
+        Some(message) => Err(StreamError::Sink(message)),
+        None => Ok(()),
+    }
+}
+
+/// The number of leading epochs the probe has passed (≤ `fed`).
+fn completed(probe: &ProbeHandle<u64>, fed: u64) -> u64 {
+    (0..fed).find(|t| probe.less_equal(t)).unwrap_or(fed)
+}
+
+/// Takes epoch `epoch`'s updates out of the shared buffers.
+fn collect_epoch(
+    epoch: u64,
+    classes: &ClassUpdates,
+    reports: &Shared<Vec<(u64, EpochReport)>>,
+) -> EpochOutput {
+    let mut changes: BTreeMap<(u64, Classification), isize> = BTreeMap::new();
+    lock(classes).retain(|((seq, class), t, r)| {
+        if *t != epoch {
+            return true;
+        }
+        *changes.entry((*seq, class.clone())).or_insert(0) += r;
+        false
+    });
+    let mut changes: Vec<(u64, Classification, isize)> = changes
+        .into_iter()
+        .filter(|(_, r)| *r != 0)
+        .map(|((seq, class), r)| (seq, class, r))
+        .collect();
+    changes.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(&b.2)));
+    let mut report: Option<EpochReport> = None;
+    lock(reports).retain(|(t, r)| {
+        if *t != epoch {
+            return true;
+        }
+        match &mut report {
+            None => report = Some(r.clone()),
+            Some(merged) => {
+                merged.docs_held += r.docs_held;
+                merged.rechecked += r.rechecked;
+                merged.reclassified += r.reclassified;
+            }
+        }
+        false
+    });
+    EpochOutput {
+        epoch,
+        changes,
+        report,
+    }
+}
+
+/// Locks a buffer, ignoring poisoning: a panicking worker fails the run.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

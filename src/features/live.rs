@@ -1,0 +1,339 @@
+//! A lexicon whose statistics move: the stream's view of a model's lexicon
+//! after more documents arrived (SPEC §7).
+//!
+//! Columns are fixed by the model. Everything else follows the live
+//! statistics: df of every trigram (the model's df plus the stream's), the
+//! largest df, statuses and scores (evaluated from df on demand, with the
+//! same functions as [`Lexicon::build`]), and the known pentagrams: the
+//! model's, in their stored order, followed by pentagrams that became known
+//! in the stream, ordered by first appearance in the stream. Trigrams the
+//! model never saw get indices after the model's.
+//!
+//! The stream updates a `LiveLexicon` change by change; the batch oracle
+//! builds one from counts in one go ([`LiveLexicon::with_counts`]). Feature
+//! extraction reads either through [`FeatureSource`], so both run the same
+//! SPEC code.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use crate::features::lexicon::{Lexicon, NO_COLUMN, pentagram_members};
+use crate::features::source::FeatureSource;
+use crate::stats::{CorpusCounts, agr_value, score};
+use crate::text::{Pentagram, Trigram, trigram_weight};
+
+/// Index of a model's known pentagrams by packed pentagram, shared by all
+/// workers of a stream (built once per model).
+pub type PentagramIndex = FxHashMap<u128, u32>;
+
+/// The pentagram index of a lexicon.
+pub fn pentagram_index(lex: &Lexicon) -> PentagramIndex {
+    (0..lex.n_pentagrams())
+        .map(|p| {
+            let halves = [lex.pent_keys[2 * p], lex.pent_keys[2 * p + 1]];
+            (Pentagram::from_halves(halves).0, p as u32)
+        })
+        .collect()
+}
+
+/// Pentagrams known in the stream and not in the model, appended to the
+/// lists of their trigrams in first-appearance order.
+#[derive(Debug, Default)]
+struct Appended {
+    /// Pentagram index (after the model's) of each appended pentagram.
+    index: FxHashMap<u128, u32>,
+    /// Trigram indices at offsets 0, 1, 2 of each appended pentagram.
+    trigrams: Vec<[u32; 3]>,
+    /// Per trigram: ranks (ascending) and the matching list triples.
+    lists: FxHashMap<u32, (Vec<u128>, Vec<u32>)>,
+}
+
+/// A model's lexicon with live statistics. See the module documentation.
+pub struct LiveLexicon {
+    base: Arc<Lexicon>,
+    base_pentagrams: Arc<PentagramIndex>,
+    /// Live df per trigram index (model's trigrams first).
+    df: Vec<u32>,
+    /// Character weight per trigram index.
+    weight: Vec<u8>,
+    /// Trigrams the model never saw: packed trigram → index.
+    new_index: FxHashMap<u64, u32>,
+    /// Packed trigram of each new index (offset by the model's count).
+    new_keys: Vec<u64>,
+    df_max: u32,
+    n_docs: u64,
+    appended: Appended,
+}
+
+impl LiveLexicon {
+    /// The model's lexicon with no stream documents yet.
+    pub fn new(base: Arc<Lexicon>, base_pentagrams: Arc<PentagramIndex>) -> LiveLexicon {
+        let weight = base
+            .keys
+            .iter()
+            .map(|&k| trigram_weight(Trigram(k).chars()))
+            .collect();
+        LiveLexicon {
+            df: base.df.to_vec(),
+            weight,
+            new_index: FxHashMap::default(),
+            new_keys: Vec::new(),
+            df_max: base.df_max,
+            n_docs: base.n_docs,
+            appended: Appended::default(),
+            base_pentagrams,
+            base,
+        }
+    }
+
+    /// The batch oracle: the model's lexicon plus `counts` of the stream's
+    /// documents (added in input order, so first appearances are the
+    /// stream's order).
+    pub fn with_counts(
+        base: Arc<Lexicon>,
+        base_pentagrams: Arc<PentagramIndex>,
+        counts: &CorpusCounts,
+    ) -> LiveLexicon {
+        let mut live = LiveLexicon::new(base, base_pentagrams);
+        let mut df_max = live.base.df_max;
+        for (t, &df) in &counts.trigram_df {
+            let i = live.index_or_insert(t.0);
+            live.df[i as usize] += df;
+            df_max = df_max.max(live.df[i as usize]);
+        }
+        live.df_max = df_max;
+        live.n_docs += counts.n_docs;
+        let min = live.base.params.pent_min_df;
+        for (p, c) in &counts.pentagrams {
+            if c.df >= min {
+                live.insert_pentagram(*p, c.first_seen as u128);
+            }
+        }
+        live
+    }
+
+    /// The model's lexicon.
+    pub fn base(&self) -> &Lexicon {
+        &self.base
+    }
+
+    /// The model's pentagram index.
+    pub fn base_pentagrams(&self) -> &Arc<PentagramIndex> {
+        &self.base_pentagrams
+    }
+
+    /// Documents in the statistics (the model's plus the stream's).
+    pub fn n_docs(&self) -> u64 {
+        self.n_docs
+    }
+
+    /// Sets the number of documents.
+    pub fn set_n_docs(&mut self, n: u64) {
+        self.n_docs = n;
+    }
+
+    /// The largest df.
+    pub fn df_max(&self) -> u32 {
+        self.df_max
+    }
+
+    /// Sets the largest df (the stream computes it from all dfs).
+    pub fn set_df_max(&mut self, df_max: u32) {
+        self.df_max = df_max;
+    }
+
+    /// The index of a packed trigram, if seen by the model or the stream.
+    pub fn index_of(&self, key: u64) -> Option<u32> {
+        self.base
+            .lookup(Trigram(key))
+            .or_else(|| self.new_index.get(&key).copied())
+    }
+
+    /// The index of a packed trigram, adding it (df 0) when new.
+    pub fn index_or_insert(&mut self, key: u64) -> u32 {
+        if let Some(i) = self.index_of(key) {
+            return i;
+        }
+        let i = self.df.len() as u32;
+        self.new_index.insert(key, i);
+        self.new_keys.push(key);
+        self.df.push(0);
+        self.weight.push(trigram_weight(Trigram(key).chars()));
+        i
+    }
+
+    /// The packed trigram at an index.
+    pub fn key(&self, t: u32) -> u64 {
+        let n = self.base.n_trigrams();
+        if (t as usize) < n {
+            self.base.keys[t as usize]
+        } else {
+            self.new_keys[t as usize - n]
+        }
+    }
+
+    /// Live df of trigram `t`.
+    pub fn df(&self, t: u32) -> u32 {
+        self.df[t as usize]
+    }
+
+    /// The model's df of a packed trigram (0 when the model never saw it).
+    pub fn base_df(&self, key: u64) -> u32 {
+        self.base
+            .lookup(Trigram(key))
+            .map_or(0, |i| self.base.df[i as usize])
+    }
+
+    /// Character weight of trigram `t`.
+    pub fn weight(&self, t: u32) -> u8 {
+        self.weight[t as usize]
+    }
+
+    /// Sets the df of a packed trigram, returning its index and old df.
+    pub fn set_df(&mut self, key: u64, df: u32) -> (u32, u32) {
+        let i = self.index_or_insert(key);
+        let old = std::mem::replace(&mut self.df[i as usize], df);
+        (i, old)
+    }
+
+    /// Live score of trigram `t` (SPEC §2).
+    pub fn score(&self, t: u32) -> f64 {
+        score(
+            &self.base.params.score,
+            self.df[t as usize],
+            self.df_max,
+            self.weight[t as usize],
+        )
+    }
+
+    /// Whether the model knows pentagram `p` (it then stays known).
+    pub fn is_model_pentagram(&self, p: Pentagram) -> bool {
+        self.base_pentagrams.contains_key(&p.0)
+    }
+
+    /// Number of pentagrams known in the stream beyond the model's.
+    pub fn n_appended_pentagrams(&self) -> usize {
+        self.appended.index.len()
+    }
+
+    /// Makes pentagram `p` known with first-appearance rank `rank` (its
+    /// place among appended pentagrams). Model pentagrams and pentagrams
+    /// already appended are left alone. Returns the trigram indices of `p`
+    /// when it was added.
+    pub fn insert_pentagram(&mut self, p: Pentagram, rank: u128) -> Option<[u32; 3]> {
+        if self.is_model_pentagram(p) || self.appended.index.contains_key(&p.0) {
+            return None;
+        }
+        let tris = p.trigrams().map(|t| self.index_or_insert(t.0));
+        let id = (self.base.n_pentagrams() + self.appended.trigrams.len()) as u32;
+        self.appended.index.insert(p.0, id);
+        self.appended.trigrams.push(tris);
+        for (t, a, b) in pentagram_members(tris).into_iter().flatten() {
+            let (ranks, triples) = self.appended.lists.entry(t).or_default();
+            let at = ranks.partition_point(|&r| r < rank);
+            ranks.insert(at, rank);
+            triples.splice(3 * at..3 * at, [id, a, b]);
+        }
+        Some(tris)
+    }
+
+    /// Makes an appended pentagram unknown again (its documents left the
+    /// stream). Returns its trigram indices when it was known. Its index is
+    /// not reused; it simply leaves every list.
+    pub fn remove_pentagram(&mut self, p: Pentagram) -> Option<[u32; 3]> {
+        let id = self.appended.index.remove(&p.0)?;
+        let tris = self.appended.trigrams[id as usize - self.base.n_pentagrams()];
+        for (t, _, _) in pentagram_members(tris).into_iter().flatten() {
+            if let Some((ranks, triples)) = self.appended.lists.get_mut(&t)
+                && let Some(at) = (0..ranks.len()).find(|&k| triples[3 * k] == id)
+            {
+                ranks.remove(at);
+                triples.drain(3 * at..3 * at + 3);
+            }
+        }
+        Some(tris)
+    }
+
+    /// Every trigram sharing a known pentagram with `t` (the trigrams whose
+    /// best-pentagram choice can bring `t` into a document), `t` excluded.
+    pub fn pentagram_neighbours(&self, t: u32, out: &mut Vec<u32>) {
+        let (list, appended) = self.pentagram_lists(t);
+        for entry in list.chunks_exact(3).chain(appended.chunks_exact(3)) {
+            out.extend_from_slice(&entry[1..3]);
+        }
+    }
+}
+
+impl FeatureSource for LiveLexicon {
+    fn n_trigrams(&self) -> usize {
+        self.df.len()
+    }
+
+    fn lookup_many(&self, keys: &[u64], out: &mut Vec<u32>) {
+        self.base.lookup_many(keys, out);
+        if self.new_index.is_empty() {
+            return;
+        }
+        for (slot, key) in out.iter_mut().zip(keys) {
+            if *slot == u32::MAX
+                && let Some(&i) = self.new_index.get(key)
+            {
+                *slot = i;
+            }
+        }
+    }
+
+    #[inline]
+    fn column(&self, t: u32) -> u32 {
+        self.base
+            .column
+            .get(t as usize)
+            .copied()
+            .unwrap_or(NO_COLUMN)
+    }
+
+    #[inline]
+    fn is_white(&self, t: u32) -> bool {
+        self.df[t as usize] > 0 && self.base.params.score.is_white(self.score(t))
+    }
+
+    #[inline]
+    fn agr_value(&self, t: u32) -> f32 {
+        agr_value(self.score(t), self.base.params.score.gray_weight)
+    }
+
+    fn pentagram_lists(&self, t: u32) -> (&[u32], &[u32]) {
+        let model: &[u32] = if (t as usize) < self.base.n_trigrams() {
+            self.base.pentagrams_of(t)
+        } else {
+            &[]
+        };
+        let appended = self
+            .appended
+            .lists
+            .get(&t)
+            .map_or(&[][..], |(_, triples)| triples.as_slice());
+        (model, appended)
+    }
+
+    fn pentagram_trigrams(&self, p: u32) -> [u32; 3] {
+        let n = self.base.n_pentagrams();
+        if (p as usize) < n {
+            self.base.pentagram_trigrams(p)
+        } else {
+            self.appended.trigrams[p as usize - n]
+        }
+    }
+}
+
+impl std::fmt::Debug for LiveLexicon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveLexicon")
+            .field("trigrams", &self.df.len())
+            .field("df_max", &self.df_max)
+            .field("n_docs", &self.n_docs)
+            .field("appended_pentagrams", &self.appended.index.len())
+            .finish()
+    }
+}

@@ -1,0 +1,74 @@
+//! What feature extraction reads: the trigram table and pentagram lists of a
+//! lexicon, behind a trait so that the same extraction code runs over a
+//! model's frozen [`Lexicon`] (batch) and over the stream's
+//! [`LiveLexicon`](crate::features::LiveLexicon), whose statistics move.
+
+use crate::features::lexicon::Lexicon;
+use crate::stats::agr_value;
+
+/// Read access to trigram statuses, columns, scores and known pentagrams.
+///
+/// Trigrams and pentagrams are identified by dense `u32` indices local to
+/// the source. Every method is cheap (array reads, at most a score
+/// evaluation) because extraction calls them per trigram of a text.
+pub trait FeatureSource {
+    /// Number of trigram indices (sizes the extraction scratch).
+    fn n_trigrams(&self) -> usize;
+    /// The index of each packed trigram in `keys`, or `u32::MAX` when
+    /// unseen, into `out` (cleared).
+    fn lookup_many(&self, keys: &[u64], out: &mut Vec<u32>);
+    /// Input column of trigram `t`, or [`NO_COLUMN`](crate::features::NO_COLUMN).
+    fn column(&self, t: u32) -> u32;
+    /// Whether trigram `t` is white.
+    fn is_white(&self, t: u32) -> bool;
+    /// AGR value of trigram `t` (SPEC §3: `f32(clamp(score / 18) · gray_weight)`).
+    fn agr_value(&self, t: u32) -> f32;
+    /// The known pentagrams containing `t` as `(pentagram, other, other)`
+    /// triples flattened, in list order: the first slice, then the second
+    /// (pentagrams appended after the first part was fixed).
+    fn pentagram_lists(&self, t: u32) -> (&[u32], &[u32]);
+    /// The trigram indices at offsets 0, 1, 2 of pentagram `p`.
+    fn pentagram_trigrams(&self, p: u32) -> [u32; 3];
+}
+
+impl FeatureSource for Lexicon {
+    #[inline]
+    fn n_trigrams(&self) -> usize {
+        Lexicon::n_trigrams(self)
+    }
+
+    #[inline]
+    fn lookup_many(&self, keys: &[u64], out: &mut Vec<u32>) {
+        Lexicon::lookup_many(self, keys, out)
+    }
+
+    #[inline]
+    fn column(&self, t: u32) -> u32 {
+        self.column[t as usize]
+    }
+
+    #[inline]
+    fn is_white(&self, t: u32) -> bool {
+        self.white[t as usize] == 1
+    }
+
+    #[inline]
+    fn agr_value(&self, t: u32) -> f32 {
+        agr_value(self.score[t as usize], self.params.score.gray_weight)
+    }
+
+    #[inline]
+    fn pentagram_lists(&self, t: u32) -> (&[u32], &[u32]) {
+        (self.pentagrams_of(t), &[])
+    }
+
+    #[inline]
+    fn pentagram_trigrams(&self, p: u32) -> [u32; 3] {
+        let at = 3 * p as usize;
+        [
+            self.pent_trigrams[at],
+            self.pent_trigrams[at + 1],
+            self.pent_trigrams[at + 2],
+        ]
+    }
+}

@@ -1,0 +1,307 @@
+//! The streaming classifier (`scyth::dataflows::{statistics, classify}`,
+//! SPEC §7) held against the batch computation: after every epoch of
+//! inserted and retracted documents, the live classifications equal those
+//! of the core feature and int8 code run over a lexicon built in one go
+//! from the model's statistics plus the documents then live
+//! (`LiveLexicon::with_counts`), and the epoch's statistics report equals
+//! that lexicon's — at 1, 2 and 3 workers, with and without status flips.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use proptest::prelude::*;
+use scyth::dataflows::classifier::classification;
+use scyth::dataflows::{
+    Classification, DocChange, EpochOutput, EpochReport, StreamModel, run_classification,
+};
+use scyth::features::live::pentagram_index;
+use scyth::features::{FeatureScratch, FeatureSource, LiveLexicon, extract};
+use scyth::model::{Model, Precision, PredictScratch};
+use scyth::stats::{CorpusCounts, DocNgrams};
+
+const TOP_K: usize = 3;
+
+static DEV: LazyLock<Vec<String>> =
+    LazyLock::new(|| super::fixture_texts("fixtures/corpus/dev.csv"));
+static TRAIN: LazyLock<Vec<String>> =
+    LazyLock::new(|| super::fixture_texts("fixtures/corpus/train.csv"));
+
+fn tiny_model() -> Model {
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/model/tiny.scyth");
+    scyth::model::load(&path).expect("load tiny.scyth")
+}
+
+/// The tiny model with threshold τ and statuses recomputed for it, so that
+/// moving statistics flip trigrams between white and gray.
+fn with_tau(mut model: Model, tau: f64) -> Model {
+    let mut lex = Arc::try_unwrap(model.lexicon).expect("sole owner");
+    lex.params.score.tau = tau;
+    let white: Vec<u8> = lex
+        .score
+        .iter()
+        .map(|&s| lex.params.score.is_white(s) as u8)
+        .collect();
+    lex.white = white.into();
+    model.meta.lexicon = lex.params;
+    model.lexicon = Arc::new(lex);
+    model
+}
+
+/// The batch oracle over the live documents (sequence number → text):
+/// classifications and the statistics a report must show.
+fn oracle(
+    model: &Arc<Model>,
+    live: &BTreeMap<u64, String>,
+) -> (BTreeMap<u64, Classification>, EpochReport) {
+    let norm = model.meta.normalization;
+    let mut counts = CorpusCounts::default();
+    for text in live.values() {
+        counts.add(&DocNgrams::of(&norm.apply(text)));
+    }
+    let lex = LiveLexicon::with_counts(
+        model.lexicon.clone(),
+        Arc::new(pentagram_index(&model.lexicon)),
+        &counts,
+    );
+    let mut scratch = FeatureScratch::default();
+    let mut predict = PredictScratch::default();
+    let classes = live
+        .iter()
+        .map(|(&seq, text)| {
+            let row = extract(&lex, norm, text, &mut scratch);
+            let prediction = model.predict_row(&row, Precision::Int8, &mut predict);
+            (seq, classification(model, &prediction, TOP_K))
+        })
+        .collect();
+    let white = model
+        .lexicon
+        .column_trigram
+        .iter()
+        .filter(|&&t| lex.is_white(t))
+        .count() as u64;
+    let report = EpochReport {
+        n_docs: lex.n_docs(),
+        df_max: lex.df_max(),
+        white_columns: white,
+        gray_columns: model.lexicon.n_columns() as u64 - white,
+        appended_pentagrams: lex.n_appended_pentagrams() as u64,
+        ..EpochReport::default()
+    };
+    (classes, report)
+}
+
+/// Runs the stream over `batches` and returns every epoch's output.
+fn run(model: &Arc<Model>, workers: usize, batches: Vec<Vec<DocChange>>) -> Vec<EpochOutput> {
+    let outputs: Arc<Mutex<Vec<EpochOutput>>> = Arc::default();
+    let sink_outputs = outputs.clone();
+    let mut batches = batches.into_iter();
+    run_classification(
+        timely::Config::process(workers),
+        StreamModel::new(model.clone(), TOP_K),
+        Box::new(move || batches.next()),
+        Box::new(move |out| {
+            sink_outputs.lock().expect("sink lock").push(out);
+            Ok(())
+        }),
+        2,
+    )
+    .expect("stream runs");
+    Arc::try_unwrap(outputs)
+        .expect("stream finished")
+        .into_inner()
+        .expect("sink lock")
+}
+
+/// Feeds `batches`, then checks after every epoch that the live
+/// classifications (consolidated changes) and the report equal the oracle.
+fn assert_stream_equals_batch(model: Model, workers: usize, batches: Vec<Vec<DocChange>>) {
+    let model = Arc::new(model);
+    let outputs = run(&model, workers, batches.clone());
+    assert_eq!(outputs.len(), batches.len(), "one output per epoch");
+    let mut live_docs: BTreeMap<u64, String> = BTreeMap::new();
+    let mut live_classes: BTreeMap<u64, Classification> = BTreeMap::new();
+    let mut last_report: Option<EpochReport> = None;
+    for (epoch, (batch, out)) in batches.iter().zip(&outputs).enumerate() {
+        assert_eq!(out.epoch, epoch as u64);
+        for (seq, text, diff) in batch {
+            if *diff > 0 {
+                live_docs.insert(*seq, text.clone());
+            } else {
+                live_docs.remove(seq);
+            }
+        }
+        for (seq, class, diff) in &out.changes {
+            match diff {
+                -1 => {
+                    let old = live_classes.remove(seq);
+                    assert_eq!(
+                        old.as_ref(),
+                        Some(class),
+                        "epoch {epoch}: retraction of doc {seq}"
+                    );
+                }
+                1 => {
+                    let old = live_classes.insert(*seq, class.clone());
+                    assert!(old.is_none(), "epoch {epoch}: doc {seq} inserted twice");
+                }
+                _ => panic!("epoch {epoch}: diff {diff} for doc {seq}"),
+            }
+        }
+        let (want, want_report) = oracle(&model, &live_docs);
+        if let Some(report) = &out.report {
+            last_report = Some(report.clone());
+        }
+        let report = last_report.as_ref().expect("a report by now");
+        let got = EpochReport {
+            n_docs: report.n_docs,
+            df_max: report.df_max,
+            white_columns: report.white_columns,
+            gray_columns: report.gray_columns,
+            appended_pentagrams: report.appended_pentagrams,
+            ..EpochReport::default()
+        };
+        assert_eq!(
+            got, want_report,
+            "epoch {epoch} ({workers} workers): statistics"
+        );
+        let differing: Vec<String> = want
+            .keys()
+            .chain(live_classes.keys())
+            .filter(|s| want.get(s) != live_classes.get(s))
+            .map(|s| {
+                format!(
+                    "{s}: stream {:?} batch {:?}",
+                    live_classes.get(s),
+                    want.get(s)
+                )
+            })
+            .collect();
+        assert!(
+            differing.is_empty(),
+            "epoch {epoch} ({workers} workers): {} classifications differ, first {:?}",
+            differing.len(),
+            differing.first()
+        );
+    }
+}
+
+/// Dev texts and a slice of train texts inserted in batches of `size`, then
+/// a third of them retracted and some re-inserted under new numbers.
+fn insert_then_retract(size: usize) -> Vec<Vec<DocChange>> {
+    let texts: Vec<&String> = DEV.iter().chain(TRAIN.iter().take(30)).collect();
+    let mut batches: Vec<Vec<DocChange>> = texts
+        .chunks(size)
+        .enumerate()
+        .map(|(b, chunk)| {
+            chunk
+                .iter()
+                .enumerate()
+                .map(|(i, t)| ((b * size + i) as u64, (*t).clone(), 1))
+                .collect()
+        })
+        .collect();
+    let retract: Vec<DocChange> = texts
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 == 1)
+        .map(|(i, t)| (i as u64, (*t).clone(), -1))
+        .collect();
+    for chunk in retract.chunks(size) {
+        batches.push(chunk.to_vec());
+    }
+    let n = texts.len() as u64;
+    batches.push(
+        texts
+            .iter()
+            .take(12)
+            .enumerate()
+            .map(|(i, t)| (n + i as u64, (*t).clone(), 1))
+            .collect(),
+    );
+    batches
+}
+
+#[test]
+fn stream_equals_batch_120_docs_1_worker() {
+    assert_stream_equals_batch(tiny_model(), 1, insert_then_retract(17));
+}
+
+#[test]
+fn stream_equals_batch_120_docs_2_workers() {
+    assert_stream_equals_batch(tiny_model(), 2, insert_then_retract(23));
+}
+
+#[test]
+fn stream_equals_batch_120_docs_3_workers() {
+    assert_stream_equals_batch(tiny_model(), 3, insert_then_retract(9));
+}
+
+#[test]
+fn stream_equals_batch_with_status_flips_2_workers() {
+    assert_stream_equals_batch(with_tau(tiny_model(), 8.0), 2, insert_then_retract(13));
+}
+
+#[test]
+fn stream_with_status_flips_reports_flips() {
+    let model = Arc::new(with_tau(tiny_model(), 8.0));
+    let outputs = run(&model, 1, insert_then_retract(40));
+    let flips: usize = outputs
+        .iter()
+        .filter_map(|o| o.report.as_ref())
+        .map(|r| r.flipped.len())
+        .sum();
+    assert!(flips > 0, "τ = 8 makes statuses move with df_max");
+}
+
+#[test]
+fn documents_unreached_by_changes_are_not_rechecked() {
+    // Re-inserting nothing but one short new document must not re-check
+    // every held document.
+    let model = Arc::new(tiny_model());
+    let mut batches = insert_then_retract(40);
+    batches.push(vec![(10_000, "短い".to_string(), 1)]);
+    let outputs = run(&model, 1, batches);
+    let last = outputs
+        .last()
+        .and_then(|o| o.report.clone())
+        .expect("report");
+    assert!(
+        last.rechecked < last.docs_held,
+        "rechecked {} of {}",
+        last.rechecked,
+        last.docs_held
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Random insertions and retractions of fixture texts, random epoch
+    /// sizes, against the oracle after every epoch.
+    #[test]
+    fn random_insert_retract_sequences_equal_batch(
+        ops in prop::collection::vec((0usize..40, any::<bool>()), 1..60),
+        epoch_size in 1usize..12,
+        workers in 1usize..3,
+        tau in prop::sample::select(vec![0.0f64, 7.5]),
+    ) {
+        let mut live: BTreeMap<u64, String> = BTreeMap::new();
+        let mut next_seq = 0u64;
+        let mut changes: Vec<DocChange> = Vec::new();
+        for (pick, insert) in ops {
+            if insert || live.is_empty() {
+                let text = TRAIN[pick * 7 % TRAIN.len()].clone();
+                live.insert(next_seq, text.clone());
+                changes.push((next_seq, text, 1));
+                next_seq += 1;
+            } else {
+                let seq = *live.keys().nth(pick % live.len()).expect("non-empty");
+                let text = live.remove(&seq).expect("live");
+                changes.push((seq, text, -1));
+            }
+        }
+        let batches: Vec<Vec<DocChange>> = changes.chunks(epoch_size).map(|c| c.to_vec()).collect();
+        assert_stream_equals_batch(with_tau(tiny_model(), tau), workers, batches);
+    }
+}
