@@ -66,8 +66,8 @@ pub enum StreamError {
     Timely(String),
     /// The sink refused an epoch (for example, the output could not be
     /// written).
-    #[error("{0}")]
-    Sink(String),
+    #[error("{0:#}")]
+    Sink(anyhow::Error),
     /// The consolidated output is not a function of its key (a bug).
     #[error("epoch {epoch}: inconsistent {what} output")]
     Inconsistent {

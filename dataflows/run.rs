@@ -54,7 +54,7 @@ pub fn run_classification(
     max_lag: u64,
 ) -> Result<(), StreamError> {
     let io: Shared<Option<(Source, Sink)>> = Arc::new(Mutex::new(Some((source, sink))));
-    let failure: Shared<Option<String>> = Arc::default();
+    let failure: Shared<Option<anyhow::Error>> = Arc::default();
     let fail = failure.clone();
     let guards = timely::execute(config, move |worker| {
         let classes: ClassUpdates = Arc::default();
@@ -111,7 +111,7 @@ pub fn run_classification(
         worker.step_while(|| !probe.done());
         let result = result.and_then(|()| emit(epoch));
         if let Err(e) = result {
-            *lock(&fail) = Some(format!("{e:#}"));
+            *lock(&fail) = Some(e);
         }
     })
     .map_err(StreamError::Timely)?;
@@ -119,7 +119,7 @@ pub fn run_classification(
         result.map_err(StreamError::Timely)?;
     }
     match lock(&failure).take() {
-        Some(message) => Err(StreamError::Sink(message)),
+        Some(error) => Err(StreamError::Sink(error)),
         None => Ok(()),
     }
 }

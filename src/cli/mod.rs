@@ -18,6 +18,7 @@ mod eval;
 mod features;
 mod inspect;
 mod output;
+mod stream;
 mod train;
 
 use std::process::ExitCode;
@@ -49,6 +50,9 @@ enum Command {
     Features(features::FeaturesArgs),
     /// Train on the embedded fixtures, evaluate and classify examples.
     Demo(demo::DemoArgs),
+    /// Classify records as they arrive, keeping corpus statistics current
+    /// and re-classifying earlier documents whose features changed.
+    Stream(stream::StreamArgs),
 }
 
 /// Outcome of a command that ran to the end.
@@ -70,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Features(a) => features::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Stream(a) => stream::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

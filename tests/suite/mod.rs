@@ -4,6 +4,7 @@ mod cli;
 mod spec;
 mod stream;
 mod stream_classify;
+mod stream_cli;
 
 /// The `text` column of a fixture CSV (path relative to the crate root),
 /// shared by the modules that build statistics from the fixture corpus.

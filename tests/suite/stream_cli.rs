@@ -1,0 +1,236 @@
+//! `scyth stream` end to end: every record yields a classification (or an
+//! error row), changes consolidate to one live result per document, the
+//! window retracts old documents, the statistics stream has one line per
+//! epoch, and a two-process timely cluster on localhost writes exactly what
+//! one process writes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_scyth");
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn model() -> String {
+    fixture("fixtures/model/tiny.scyth").display().to_string()
+}
+
+fn dev() -> String {
+    fixture("fixtures/corpus/dev.csv").display().to_string()
+}
+
+/// Runs `scyth stream` with `args`; returns (exit code, stdout lines as
+/// JSON, stderr).
+fn stream(args: &[&str], stdin: Option<&str>) -> (i32, Vec<Value>, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("stream")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = cmd.spawn().expect("scyth starts");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().expect("piped stdin");
+        pipe.write_all(input.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("scyth runs");
+    let lines = String::from_utf8(out.stdout)
+        .expect("utf-8 output")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        lines,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Consolidates change rows into the live result per id, checking that
+/// every retraction removes exactly the current result.
+fn live_results(rows: &[Value]) -> BTreeMap<String, Value> {
+    let mut live: BTreeMap<String, Value> = BTreeMap::new();
+    for row in rows.iter().filter(|r| r.get("diff").is_some()) {
+        let id = row["id"].as_str().expect("id").to_string();
+        let mut result = row.clone();
+        let obj = result.as_object_mut().expect("object");
+        obj.remove("diff");
+        obj.remove("epoch");
+        match row["diff"].as_i64() {
+            Some(1) => assert!(
+                live.insert(id.clone(), result).is_none(),
+                "{id} added twice"
+            ),
+            Some(-1) => assert_eq!(live.remove(&id), Some(result), "{id} retracted"),
+            other => panic!("diff {other:?}"),
+        }
+    }
+    live
+}
+
+fn dev_ids() -> Vec<String> {
+    let mut reader = csv::Reader::from_path(dev()).expect("dev.csv");
+    reader
+        .records()
+        .map(|r| r.expect("record")[0].to_string())
+        .collect()
+}
+
+#[test]
+fn stream_classifies_every_record_once_net() {
+    let (code, rows, err) = stream(&["-m", &model(), "-i", &dev(), "--epoch-docs", "25"], None);
+    assert_eq!(code, 0, "{err}");
+    let live = live_results(&rows);
+    let mut ids = dev_ids();
+    ids.sort();
+    assert_eq!(live.keys().cloned().collect::<Vec<_>>(), ids);
+    assert!(
+        rows.iter()
+            .all(|r| r["epoch"].as_u64().is_some_and(|e| e < 4))
+    );
+}
+
+#[test]
+fn stream_writes_error_rows_and_exits_1() {
+    let input =
+        "id,text\na,今日は東京で大きな会議が開かれた。\nb,\nc,新しい研究の成果が発表された。\n";
+    let (code, rows, err) = stream(
+        &["-m", &model(), "--format", "csv", "--epoch-docs", "2"],
+        Some(input),
+    );
+    assert_eq!(code, 1, "{err}");
+    let errors: Vec<&Value> = rows.iter().filter(|r| r.get("error").is_some()).collect();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0]["id"], "b");
+    assert_eq!(errors[0]["line"], 3);
+    let live = live_results(&rows);
+    assert_eq!(live.keys().cloned().collect::<Vec<_>>(), ["a", "c"]);
+}
+
+#[test]
+fn stream_window_retracts_old_documents_and_stats_follow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stats = dir.path().join("stats.jsonl");
+    let (code, rows, err) = stream(
+        &[
+            "-m",
+            &model(),
+            "-i",
+            &dev(),
+            "--epoch-docs",
+            "20",
+            "--window-docs",
+            "30",
+            "--stats",
+            stats.to_str().expect("utf-8 path"),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let live = live_results(&rows);
+    let ids = dev_ids();
+    let want: Vec<String> = {
+        let mut last: Vec<String> = ids[ids.len() - 30..].to_vec();
+        last.sort();
+        last
+    };
+    assert_eq!(live.keys().cloned().collect::<Vec<_>>(), want);
+    let lines: Vec<Value> = std::fs::read_to_string(&stats)
+        .expect("stats file")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(lines.len(), 5, "one stats line per epoch (90 records / 20)");
+    let last = lines.last().expect("a line");
+    assert_eq!(last["live_docs"], 30);
+    let base_docs = 360; // tiny.scyth is trained on the 360 train records
+    assert_eq!(last["n_docs"], base_docs + 30);
+    let label_total: u64 = last["label_counts"]
+        .as_object()
+        .expect("label counts")
+        .values()
+        .map(|v| v.as_u64().expect("count"))
+        .sum();
+    assert!(label_total >= 30, "every single-label document has a label");
+}
+
+#[test]
+fn stream_rejects_bad_cluster_arguments() {
+    let (code, _, err) = stream(&["-m", &model(), "-i", &dev(), "-n", "2"], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("--hostfile"), "{err}");
+}
+
+/// Two processes of a timely cluster on localhost write exactly what one
+/// process writes.
+#[test]
+fn stream_two_processes_equal_one_process() {
+    let (code, single, err) = stream(&["-m", &model(), "-i", &dev(), "--epoch-docs", "30"], None);
+    assert_eq!(code, 0, "{err}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hostfile = dir.path().join("hosts");
+    let base = 20_000 + (std::process::id() % 20_000) as u16;
+    std::fs::write(
+        &hostfile,
+        format!("127.0.0.1:{base}\n127.0.0.1:{}\n", base + 1),
+    )
+    .expect("hostfile");
+    // Timely prints connection progress on standard output, so the cluster
+    // writes its rows to a file.
+    let out = dir.path().join("cluster.jsonl");
+    let spawn = |index: &str| {
+        Command::new(BIN)
+            .args([
+                "stream",
+                "-m",
+                &model(),
+                "-i",
+                &dev(),
+                "--epoch-docs",
+                "30",
+                "-n",
+                "2",
+                "-p",
+                index,
+                "-H",
+                hostfile.to_str().expect("utf-8 path"),
+                "-o",
+                out.to_str().expect("utf-8 path"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("scyth starts")
+    };
+    let second = spawn("1");
+    let first = spawn("0");
+    let first = first.wait_with_output().expect("process 0 runs");
+    let second = second.wait_with_output().expect("process 1 runs");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let cluster: Vec<Value> = std::fs::read_to_string(&out)
+        .expect("process 0 wrote the output")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(cluster, single);
+}
