@@ -195,6 +195,7 @@ def dictionaries(ckpt, vocab_path):
     for d in (trigram2col, status, scores):
         ids.update(as_int(k, "trigram id") for k in d)
     ids.update(as_int(v, "trigram id") for v in text_map.values())
+    ids.update(as_int(m, "ngrm_to_tri") for members in ngrm.values() for m in members)
     tri_ids = np.array(sorted(ids), dtype=np.int64)
     at = {int(t): i for i, t in enumerate(tri_ids)}
     n = len(tri_ids)

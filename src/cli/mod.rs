@@ -16,6 +16,7 @@ mod demo;
 mod embed;
 mod eval;
 mod features;
+mod import;
 mod inspect;
 mod output;
 mod train;
@@ -49,6 +50,8 @@ enum Command {
     Features(features::FeaturesArgs),
     /// Train on the embedded fixtures, evaluate and classify examples.
     Demo(demo::DemoArgs),
+    /// Convert an exported SCYTH-5 PyTorch checkpoint into a model file.
+    Import(import::ImportArgs),
 }
 
 /// Outcome of a command that ran to the end.
@@ -70,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Features(a) => features::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Import(a) => import::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -58,6 +58,19 @@ fn entry<'a, T: Pod>(
 }
 
 fn entries(model: &Model) -> Vec<Entry<'_>> {
+    let s = model.f32_weights.shape;
+    let mut list = base_entries(model);
+    // Weight zero points exist only for imported affine checkpoints; other
+    // files do not carry them (so their bytes are unchanged).
+    if let Some(z) = &model.int8_weights.zero_points {
+        list.push(entry("int8.encoder_zero_point", Dtype::I32, vec![s.h], &z.enc));
+        list.push(entry("int8.linker_zero_point", Dtype::I32, vec![s.e], &z.link));
+        list.push(entry("int8.head_zero_point", Dtype::I32, vec![s.c], &z.head));
+    }
+    list
+}
+
+fn base_entries(model: &Model) -> Vec<Entry<'_>> {
     let lex = &model.lexicon;
     let f = &model.f32_weights;
     let q = &model.int8_weights;
@@ -308,6 +321,20 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         buf!("int8.head", Dtype::I8, [s.c, s.e]),
         buf!("int8.head_scale", Dtype::F32, [s.c]),
     );
+    let int8_weights = match meta.source {
+        crate::model::ModelSource::Trained => int8_weights,
+        crate::model::ModelSource::ImportedScyth5 => {
+            let zero_points = match infos.contains_key("int8.encoder_zero_point") {
+                true => Some(crate::quant::ZeroPoints {
+                    enc: buf!("int8.encoder_zero_point", Dtype::I32, [s.h]).to_vec(),
+                    link: buf!("int8.linker_zero_point", Dtype::I32, [s.e]).to_vec(),
+                    head: buf!("int8.head_zero_point", Dtype::I32, [s.c]).to_vec(),
+                }),
+                false => None,
+            };
+            int8_weights.with_fbgemm(zero_points)
+        }
+    };
     ensure!(
         meta.labels.len() == s.c,
         "{} label names for {} categories",

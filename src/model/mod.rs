@@ -4,11 +4,12 @@
 
 pub mod explain;
 pub mod file;
+pub mod import;
 pub mod meta;
 pub mod predict;
 
 pub use file::{load, save};
-pub use meta::{DecisionRule, FORMAT_VERSION, ModelMeta};
+pub use meta::{DecisionRule, FORMAT_VERSION, ModelMeta, ModelSource};
 pub use predict::{Precision, PredictScratch, Prediction};
 
 use crate::features::Lexicon;
