@@ -7,7 +7,8 @@ the repository root:
 
     ~/.cache/scyth-torch/venv/bin/python scripts/make_scyth5_fixture.py
 
-Writes three checkpoints (float, int8 per-tensor, int8 per-channel) to
+Writes four checkpoints (float; int8 per tensor, per channel, and per
+tensor with affine weights, i.e. non-zero weight zero points) to
 --checkpoints (default target/scyth5-fixture/, not committed) and the
 expected feature pairs, linker outputs and logits of ~50 fixture texts to
 fixtures/scyth5/expected.json. The vocabulary comes from the project's own
@@ -199,13 +200,22 @@ def main():
         model, {nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8
     )
 
+    # Affine weights (non-zero weight zero points), which FBGEMM also runs.
+    affine_qconfig = torch.ao.quantization.QConfig(
+        activation=torch.ao.quantization.default_dynamic_quant_observer,
+        weight=torch.ao.quantization.MinMaxObserver.with_args(
+            dtype=torch.qint8, qscheme=torch.per_tensor_affine
+        ),
+    )
+    affine = torch.ao.quantization.quantize_dynamic(model, {nn.Linear: affine_qconfig}, dtype=torch.qint8)
+
     labels = {i: f"topic-{i:02d}" for i in range(CATEGORIES)}
     config = {"input_dim": d, "latent_size": LATENT, "linker_size": LINKER, "num_categories": CATEGORIES}
     agrs = {k: vocab[k] for k in ("status_dic", "pairs_list", "ngrm_to_tri", "score_dic", "text_to_id_aux")}
     agrs["tri_to_ngrm"] = tri_to_ngrm
     metadata = {"trigram2col": vocab["trigram2col"], "idx2name": labels}
     os.makedirs(args.checkpoints, exist_ok=True)
-    for name, m in (("float", model), ("int8", int8), ("int8_channel", per_channel)):
+    for name, m in (("float", model), ("int8", int8), ("int8_channel", per_channel), ("int8_affine", affine)):
         path = os.path.join(args.checkpoints, f"scyth5_{name}.pth")
         torch.save({"model": m, "metadata": metadata, "agrs": agrs, "config": config}, path)
         print(f"wrote {path} ({os.path.getsize(path)} bytes)")
@@ -226,6 +236,7 @@ def main():
         "float": run(model, feats, d),
         "int8": run(int8, feats, d),
         "int8_channel": run(per_channel, feats, d),
+        "int8_affine": run(affine, feats, d),
         "torch_version": torch.__version__,
         "engine": torch.backends.quantized.engine,
     }

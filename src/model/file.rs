@@ -63,9 +63,24 @@ fn entries(model: &Model) -> Vec<Entry<'_>> {
     // Weight zero points exist only for imported affine checkpoints; other
     // files do not carry them (so their bytes are unchanged).
     if let Some(z) = &model.int8_weights.zero_points {
-        list.push(entry("int8.encoder_zero_point", Dtype::I32, vec![s.h], &z.enc));
-        list.push(entry("int8.linker_zero_point", Dtype::I32, vec![s.e], &z.link));
-        list.push(entry("int8.head_zero_point", Dtype::I32, vec![s.c], &z.head));
+        list.push(entry(
+            "int8.encoder_zero_point",
+            Dtype::I32,
+            vec![s.h],
+            &z.enc,
+        ));
+        list.push(entry(
+            "int8.linker_zero_point",
+            Dtype::I32,
+            vec![s.e],
+            &z.link,
+        ));
+        list.push(entry(
+            "int8.head_zero_point",
+            Dtype::I32,
+            vec![s.c],
+            &z.head,
+        ));
     }
     list
 }

@@ -13,8 +13,8 @@ use safetensors::{Dtype, SafeTensors};
 use serde::Deserialize;
 
 use crate::features::{ImportedTrigram, ImportedVocabulary, Lexicon, LexiconParams};
-use crate::model::meta::{DecisionRule, FORMAT_VERSION, ModelMeta, ModelSource};
 use crate::model::Model;
+use crate::model::meta::{DecisionRule, FORMAT_VERSION, ModelMeta, ModelSource};
 use crate::network::{F32Weights, Shape};
 use crate::quant::{Int8Weights, ZeroPoints, quantize_per_row};
 use crate::stats::ScoreParams;
@@ -187,7 +187,11 @@ fn vocabulary(t: &Tensors<'_>, d: usize) -> Result<(ImportedVocabulary, usize)> 
     let score: Vec<f64> = t.get("trigram.score", Dtype::F64, Some(&[n]))?;
     let offsets: Vec<i64> = t.get("trigram.text_offsets", Dtype::I64, Some(&[n + 1]))?;
     let utf8: Vec<u8> = t.get("trigram.text_utf8", Dtype::U8, None)?;
-    let at: HashMap<i64, u32> = ids.iter().enumerate().map(|(i, &id)| (id, i as u32)).collect();
+    let at: HashMap<i64, u32> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| (id, i as u32))
+        .collect();
     ensure!(at.len() == n, "trigram.id holds duplicate ids");
     let mut trigrams = Vec::with_capacity(n);
     for i in 0..n {
@@ -273,8 +277,7 @@ pub fn import_dir(dir: &Path) -> Result<Model> {
         .with_context(|| format!("reading {}", tensor_path.display()))?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: not a safetensors file: {e:?}", tensor_path.display()))?;
-    from_parts(&manifest, &Tensors { st })
-        .with_context(|| format!("importing {}", dir.display()))
+    from_parts(&manifest, &Tensors { st }).with_context(|| format!("importing {}", dir.display()))
 }
 
 fn from_parts(manifest: &Manifest, t: &Tensors<'_>) -> Result<Model> {

@@ -140,7 +140,11 @@ impl Int8Weights {
     /// (all-zero points are dropped: symmetric weights need no correction).
     pub fn with_fbgemm(mut self, zero_points: Option<ZeroPoints>) -> Int8Weights {
         self.arithmetic = Arithmetic::Fbgemm;
-        let zp = zero_points.filter(|z| [&z.enc, &z.link, &z.head].iter().any(|v| v.iter().any(|&x| x != 0)));
+        let zp = zero_points.filter(|z| {
+            [&z.enc, &z.link, &z.head]
+                .iter()
+                .any(|v| v.iter().any(|&x| x != 0))
+        });
         if let Some(z) = &zp {
             let Shape { h, e, .. } = self.shape;
             for (s, &p) in self.link_row_sums.iter_mut().zip(&z.link) {

@@ -16,7 +16,9 @@ use scyth::model::{Model, Precision, PredictScratch};
 use scyth::network::l2_normalized;
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scyth5").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/scyth5")
+        .join(rel)
 }
 
 fn expected() -> Value {
@@ -59,7 +61,10 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 
 /// Largest |a − b| relative to the largest |b| of the vector.
 fn max_rel_err(a: &[f32], b: &[f32]) -> f64 {
-    let scale = b.iter().fold(0.0f64, |m, &x| m.max(x.abs() as f64)).max(1e-12);
+    let scale = b
+        .iter()
+        .fold(0.0f64, |m, &x| m.max(x.abs() as f64))
+        .max(1e-12);
     a.iter()
         .zip(b)
         .map(|(&x, &y)| (x as f64 - y as f64).abs() / scale)
@@ -67,8 +72,7 @@ fn max_rel_err(a: &[f32], b: &[f32]) -> f64 {
 }
 
 fn argmax(v: &[f32]) -> usize {
-    (0..v.len())
-        .fold(0, |best, i| if v[i] > v[best] { i } else { best })
+    (0..v.len()).fold(0, |best, i| if v[i] > v[best] { i } else { best })
 }
 
 /// What one model gives against PyTorch over all fixture texts.
@@ -95,7 +99,9 @@ fn agreement(model: &Model, precision: Precision, reference: &Value) -> Agreemen
         let want_linked = floats(&reference["linked"][i]);
         let want_logits = floats(&reference["logits"][i]);
         let got_logits = model_logits(model, text, precision);
-        a.min_cosine = a.min_cosine.min(cosine(&p.embedding(), &l2_normalized(&want_linked)));
+        a.min_cosine = a
+            .min_cosine
+            .min(cosine(&p.embedding(), &l2_normalized(&want_linked)));
         a.max_logit_rel = a.max_logit_rel.max(max_rel_err(&got_logits, &want_logits));
         a.top1_same += (argmax(&got_logits) == argmax(&want_logits)) as usize;
         a.bit_exact_docs += (p.linked == want_linked && got_logits == want_logits) as usize;
@@ -131,15 +137,11 @@ fn scyth5_feature_pairs_equal_the_python_reference_on_52_texts() {
     let mut scratch = FeatureScratch::default();
     let mut agr = 0;
     for (i, text) in texts(&exp).iter().enumerate() {
-        let mut got: Vec<(u32, u32)> = extract_pairs(
-            &model.lexicon,
-            model.meta.normalization,
-            text,
-            &mut scratch,
-        )
-        .iter()
-        .map(|p| (p.column, p.value.to_bits()))
-        .collect();
+        let mut got: Vec<(u32, u32)> =
+            extract_pairs(&model.lexicon, model.meta.normalization, text, &mut scratch)
+                .iter()
+                .map(|p| (p.column, p.value.to_bits()))
+                .collect();
         got.sort_unstable();
         let want: Vec<(u32, u32)> = exp["features"][i]
             .as_array()
@@ -201,7 +203,10 @@ fn scyth5_model_file_round_trip_keeps_every_answer() {
     scyth::model::save(&model, &path).expect("save");
     let loaded = scyth::model::load(&path).expect("load");
     assert_eq!(loaded.meta, model.meta);
-    assert_eq!(loaded.int8_weights.arithmetic, scyth::quant::Arithmetic::Fbgemm);
+    assert_eq!(
+        loaded.int8_weights.arithmetic,
+        scyth::quant::Arithmetic::Fbgemm
+    );
     let (mut s1, mut s2) = (PredictScratch::default(), PredictScratch::default());
     for text in texts(&expected()) {
         for precision in [Precision::Int8, Precision::F32] {
@@ -225,7 +230,11 @@ fn scyth5_import_then_classify_and_embed_through_the_cli() {
         .arg(&model)
         .output()
         .expect("run scyth import");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("D=4000 H=64 E=32 C=20"));
     let input = dir.path().join("in.csv");
     std::fs::write(&input, "id,text\na,日銀が追加の利上げを決めた。\nb,\n").expect("write");
@@ -243,7 +252,12 @@ fn scyth5_import_then_classify_and_embed_through_the_cli() {
         .map(|l| serde_json::from_str(l).expect("jsonl"))
         .collect();
     assert_eq!(rows.len(), 2);
-    assert!(rows[0]["top"][0]["label"].as_str().expect("label").starts_with("topic-"));
+    assert!(
+        rows[0]["top"][0]["label"]
+            .as_str()
+            .expect("label")
+            .starts_with("topic-")
+    );
     let out = Command::new(bin)
         .args(["embed", "-m"])
         .arg(&model)
@@ -271,10 +285,17 @@ fn scyth5_missing_tensor_names_what_was_found() {
         let data = vec![0u8; 4];
         let view = safetensors::tensor::TensorView::new(safetensors::Dtype::U8, vec![4], &data)
             .expect("view");
-        safetensors::serialize_to_file([("unrelated", view)], None, &dir.join("export.safetensors"))
-            .expect("write");
+        safetensors::serialize_to_file(
+            [("unrelated", view)],
+            None,
+            &dir.join("export.safetensors"),
+        )
+        .expect("write");
     });
-    assert!(msg.contains("neither encoder.weight_int8 nor encoder.weight"), "{msg}");
+    assert!(
+        msg.contains("neither encoder.weight_int8 nor encoder.weight"),
+        "{msg}"
+    );
     assert!(msg.contains("found: unrelated"), "{msg}");
 }
 
@@ -282,9 +303,12 @@ fn scyth5_missing_tensor_names_what_was_found() {
 fn scyth5_missing_config_key_says_what_is_expected() {
     let (_d, msg) = broken_export(|dir| {
         let path = dir.join("export.json");
-        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read"))
-            .expect("json");
-        v["config"].as_object_mut().expect("config").remove("linker_size");
+        let mut v: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        v["config"]
+            .as_object_mut()
+            .expect("config")
+            .remove("linker_size");
         std::fs::write(&path, v.to_string()).expect("write");
     });
     assert!(msg.contains("linker_size"), "{msg}");
@@ -294,12 +318,15 @@ fn scyth5_missing_config_key_says_what_is_expected() {
 fn scyth5_misshaped_layer_is_rejected() {
     let (_d, msg) = broken_export(|dir| {
         let path = dir.join("export.json");
-        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read"))
-            .expect("json");
+        let mut v: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
         v["config"]["latent_size"] = 65.into();
         std::fs::write(&path, v.to_string()).expect("write");
     });
-    assert!(msg.contains("encoder.weight_int8: shape [64, 4000], expected [65, 4000]"), "{msg}");
+    assert!(
+        msg.contains("encoder.weight_int8: shape [64, 4000], expected [65, 4000]"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -308,4 +335,21 @@ fn scyth5_missing_export_files_are_named() {
         std::fs::remove_file(dir.join("export.safetensors")).expect("rm");
     });
     assert!(msg.contains("export.safetensors"), "{msg}");
+}
+
+#[test]
+fn scyth5_int8_affine_weights_match_pytorch_quantized_model() {
+    // Per-tensor affine weights: zero points −1, 1 and 15 in the fixture.
+    let model = import("int8_affine");
+    assert!(model.int8_weights.zero_points.is_some());
+    check_int8("int8_affine");
+    // The zero points survive the model file.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("affine.scyth");
+    scyth::model::save(&model, &path).expect("save");
+    let loaded = scyth::model::load(&path).expect("load");
+    assert_eq!(
+        loaded.int8_weights.zero_points,
+        model.int8_weights.zero_points
+    );
 }
