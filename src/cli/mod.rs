@@ -11,6 +11,7 @@ macro_rules! out {
 }
 
 mod args;
+mod categories;
 mod classify;
 mod demo;
 mod embed;
@@ -52,6 +53,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Convert an exported SCYTH-5 PyTorch checkpoint into a model file.
     Import(import::ImportArgs),
+    /// User-defined categories: mean embeddings of labeled examples.
+    Categories(categories::CategoriesArgs),
 }
 
 /// Outcome of a command that ran to the end.
@@ -74,6 +77,7 @@ pub fn main() -> ExitCode {
         Command::Features(a) => features::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Import(a) => import::run(a),
+        Command::Categories(a) => categories::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

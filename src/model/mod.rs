@@ -2,6 +2,7 @@
 //! memory-mapped file, plus the per-document prediction API every driver
 //! (batch CLI, stream) calls.
 
+pub mod categories;
 pub mod explain;
 pub mod file;
 pub mod import;
