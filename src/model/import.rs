@@ -81,6 +81,23 @@ impl Tensors<'_> {
         self.st.tensor(name).is_ok()
     }
 
+    /// The bytes of tensor `name`, checked for dtype and shape.
+    fn bytes(&self, name: &str, dtype: Dtype, shape: &[usize]) -> Result<&[u8]> {
+        let t = self.st.tensor(name).map_err(|_| {
+            anyhow::anyhow!(
+                "tensor {name} missing from export.safetensors; found: {}",
+                self.found()
+            )
+        })?;
+        ensure!(
+            t.dtype() == dtype && t.shape() == shape,
+            "tensor {name}: {:?} {:?}, expected {dtype:?} {shape:?}",
+            t.dtype(),
+            t.shape()
+        );
+        Ok(t.data())
+    }
+
     /// The tensor `name` as a vector, checked for dtype and (when given) shape.
     fn get<T: Pod>(&self, name: &str, dtype: Dtype, shape: Option<&[usize]>) -> Result<Vec<T>> {
         let t = self.st.tensor(name).map_err(|_| {
@@ -116,20 +133,41 @@ struct LayerWeights {
 /// Reads layer `name` (`[out][in]`): int8 codes with per-tensor or
 /// per-channel scales and zero points as stored (float weights dequantized
 /// from them), or float weights (quantized per output row, symmetric).
-fn layer(t: &Tensors<'_>, name: &str, out: usize, inp: usize) -> Result<LayerWeights> {
+/// With `transposed`, both come out `[in][out]` (the encoder's layout).
+fn layer(
+    t: &Tensors<'_>,
+    name: &str,
+    out: usize,
+    inp: usize,
+    transposed: bool,
+) -> Result<LayerWeights> {
     let shape = [out, inp];
     let int8 = format!("{name}.weight_int8");
     if t.has(&int8) {
-        let codes: Vec<i8> = t.get(&int8, Dtype::I8, Some(&shape))?;
+        let stored: &[i8] = bytemuck::cast_slice(t.bytes(&int8, Dtype::I8, &shape)?);
         let scale: Vec<f32> = t.get(&format!("{name}.scale"), Dtype::F32, None)?;
         let zp: Vec<i32> = t.get(&format!("{name}.zero_point"), Dtype::I32, None)?;
         let scales: Vec<f32> = widen(scale, out, name, "scale")?;
         let zero_points: Vec<i32> = widen(zp, out, name, "zero_point")?;
-        let f32 = codes
-            .chunks(inp.max(1))
-            .zip(scales.iter().zip(&zero_points))
-            .flat_map(|(row, (&s, &z))| row.iter().map(move |&q| (q as i32 - z) as f32 * s))
-            .collect();
+        let dequant = |r: usize, q: i8| (q as i32 - zero_points[r]) as f32 * scales[r];
+        let (codes, f32) = if transposed {
+            let mut codes = vec![0i8; stored.len()];
+            let mut f32 = vec![0f32; stored.len()];
+            for (r, row) in stored.chunks(inp.max(1)).enumerate() {
+                for (c, &q) in row.iter().enumerate() {
+                    codes[c * out + r] = q;
+                    f32[c * out + r] = dequant(r, q);
+                }
+            }
+            (codes, f32)
+        } else {
+            let f32 = stored
+                .chunks(inp.max(1))
+                .enumerate()
+                .flat_map(|(r, row)| row.iter().map(move |&q| dequant(r, q)))
+                .collect();
+            (stored.to_vec(), f32)
+        };
         return Ok(LayerWeights {
             f32,
             codes,
@@ -146,6 +184,10 @@ fn layer(t: &Tensors<'_>, name: &str, out: usize, inp: usize) -> Result<LayerWei
     }
     let f32: Vec<f32> = t.get(&weight, Dtype::F32, Some(&shape))?;
     let (codes, scales) = quantize_per_row(&f32, inp);
+    let (f32, codes) = match transposed {
+        true => (transpose(&f32, out, inp), transpose(&codes, out, inp)),
+        false => (f32, codes),
+    };
     Ok(LayerWeights {
         f32,
         codes,
@@ -273,8 +315,12 @@ pub fn import_dir(dir: &Path) -> Result<Model> {
         manifest.version
     );
     let tensor_path = dir.join("export.safetensors");
-    let bytes = std::fs::read(&tensor_path)
-        .with_context(|| format!("reading {}", tensor_path.display()))?;
+    let file = std::fs::File::open(&tensor_path)
+        .with_context(|| format!("opening {}", tensor_path.display()))?;
+    // SAFETY: read-only map of a file scyth does not write; the export is
+    // converted (copied) before the map is dropped.
+    let bytes = unsafe { memmap2::Mmap::map(&file) }
+        .with_context(|| format!("memory-mapping {}", tensor_path.display()))?;
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| anyhow::anyhow!("{}: not a safetensors file: {e:?}", tensor_path.display()))?;
     from_parts(&manifest, &Tensors { st }).with_context(|| format!("importing {}", dir.display()))
@@ -294,9 +340,9 @@ fn from_parts(manifest: &Manifest, t: &Tensors<'_>) -> Result<Model> {
         manifest.labels.len(),
         shape.c
     );
-    let enc = layer(t, "encoder", shape.h, shape.d)?;
-    let link = layer(t, "linker", shape.e, shape.h)?;
-    let head = layer(t, "category_head", shape.c, shape.e)?;
+    let enc = layer(t, "encoder", shape.h, shape.d, true)?;
+    let link = layer(t, "linker", shape.e, shape.h, false)?;
+    let head = layer(t, "category_head", shape.c, shape.e, false)?;
     let bias: Vec<f32> = t.get("category_head.bias", Dtype::F32, Some(&[shape.c]))?;
 
     let (vocab, dropped) = vocabulary(t, shape.d)?;
@@ -321,14 +367,14 @@ fn from_parts(manifest: &Manifest, t: &Tensors<'_>) -> Result<Model> {
 
     let f32_weights = F32Weights {
         shape,
-        enc: transpose(&enc.f32, shape.h, shape.d).into(),
+        enc: enc.f32.into(),
         link: link.f32.into(),
         head: head.f32.into(),
         bias: bias.into(),
     };
     let int8_weights = Int8Weights::from_parts(
         shape,
-        transpose(&enc.codes, shape.h, shape.d).into(),
+        enc.codes.into(),
         enc.scales.into(),
         link.codes.into(),
         link.scales.into(),

@@ -324,7 +324,7 @@ fn scyth5_misshaped_layer_is_rejected() {
         std::fs::write(&path, v.to_string()).expect("write");
     });
     assert!(
-        msg.contains("encoder.weight_int8: shape [64, 4000], expected [65, 4000]"),
+        msg.contains("encoder.weight_int8: I8 [64, 4000], expected I8 [65, 4000]"),
         "{msg}"
     );
 }
