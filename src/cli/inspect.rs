@@ -57,7 +57,9 @@ pub fn run(args: InspectArgs) -> Result<Outcome> {
         m.format_version
     );
     if !m.source.is_trained() {
-        out!("source     imported SCYTH-5 checkpoint: statuses and scores frozen, PyTorch's int8 rules");
+        out!(
+            "source     imported SCYTH-5 checkpoint: statuses and scores frozen, PyTorch's int8 rules"
+        );
     }
     out!(
         "shape      D={} H={} E={} C={}",
