@@ -142,8 +142,14 @@ fn base_entries(model: &Model) -> Vec<Entry<'_>> {
     ]
 }
 
-/// Checksum over the metadata JSON and the tensors in name order.
-fn checksum<'a>(meta_json: &str, tensors: impl Iterator<Item = (&'a str, &'a [u8])>) -> u64 {
+/// Checksum over the metadata JSON and the tensors in name order. `hashed`
+/// sees each piece of tensor data (at most [`HASH_PIECE`] bytes) once it is
+/// hashed.
+fn checksum<'a>(
+    meta_json: &str,
+    tensors: impl Iterator<Item = (&'a str, &'a [u8])>,
+    mut hashed: impl FnMut(&'a [u8]),
+) -> u64 {
     let mut sorted: Vec<(&str, &[u8])> = tensors.collect();
     sorted.sort_by_key(|t| t.0);
     let mut h = Xxh3::new();
@@ -151,10 +157,16 @@ fn checksum<'a>(meta_json: &str, tensors: impl Iterator<Item = (&'a str, &'a [u8
     for (name, bytes) in sorted {
         h.update(name.as_bytes());
         h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
+        for piece in bytes.chunks(HASH_PIECE) {
+            h.update(piece);
+            hashed(piece);
+        }
     }
     h.digest()
 }
+
+/// Tensor data is hashed (and, at load, released) in pieces of this size.
+const HASH_PIECE: usize = 64 << 20;
 
 /// Writes `model` to `path` (through a temporary file renamed into place, so
 /// a crash never leaves a half-written model under the final name). Returns
@@ -162,7 +174,7 @@ fn checksum<'a>(meta_json: &str, tensors: impl Iterator<Item = (&'a str, &'a [u8
 pub fn save(model: &Model, path: &Path) -> Result<u64> {
     let meta_json = serde_json::to_string(&model.meta).context("serializing model metadata")?;
     let list = entries(model);
-    let sum = checksum(&meta_json, list.iter().map(|e| (e.name, e.bytes)));
+    let sum = checksum(&meta_json, list.iter().map(|e| (e.name, e.bytes)), |_| {});
     let wrapper = Header {
         format: FORMAT_TAG.to_string(),
         checksum_xxh3: format!("{sum:016x}"),
@@ -242,6 +254,11 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
             .map(|name| tensor_bytes(name).map(|(_, b)| (name.as_str(), b)))
             .collect::<Result<Vec<_>>>()?
             .into_iter(),
+        // Reading the whole file for the checksum would page all of it into
+        // this process; each hashed piece is let go again (the page cache
+        // keeps it), so resident memory stays what inference touches: int8
+        // runs read a few encoder rows per document and never the f32 copy.
+        |piece| release(&map, piece),
     );
     let stored = u64::from_str_radix(stored_sum, 16).context("checksum is not hexadecimal")?;
     if sum != stored {
@@ -363,6 +380,21 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         int8_weights,
         checksum: sum,
     })
+}
+
+/// Drops the pages of `piece` (a window of `map`) from this process.
+fn release(map: &Mmap, piece: &[u8]) {
+    #[cfg(unix)]
+    {
+        let offset = piece.as_ptr() as usize - map.as_ptr() as usize;
+        // SAFETY: a read-only shared file mapping: a dropped page is read
+        // back from the file on its next access, with the same contents.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, piece.len())
+        };
+    }
+    #[cfg(not(unix))]
+    let _ = (map, piece);
 }
 
 /// Index invariants that, if broken, would make lookups read out of bounds.
