@@ -202,10 +202,11 @@ def dictionaries(ckpt, vocab_path):
     column = np.full(n, -1, dtype=np.int64)
     for k, c in trigram2col.items():
         column[at[int(k)]] = int(c)
-    # 1 = white (`is True` in the card's code), 0 = gray, 2 = no status.
+    # 1 = white, 0 = gray, 2 = no status. White is exactly the card's test
+    # `status_dic.get(tid) is True`: a numpy or tensor boolean is not white.
     white = np.full(n, 2, dtype=np.uint8)
     for k, s in status.items():
-        white[at[int(k)]] = 1 if s is True or (isinstance(s, (np.bool_, torch.Tensor)) and bool(s)) else 0
+        white[at[int(k)]] = 1 if s is True else 0
     score = np.full(n, np.nan, dtype=np.float64)
     for k, s in scores.items():
         score[at[int(k)]] = float(s)
@@ -240,7 +241,14 @@ def dictionaries(ckpt, vocab_path):
     labels = [str(idx2name[k]) for k in sorted(idx2name, key=lambda k: int(k))]
     if [int(k) for k in sorted(idx2name, key=lambda k: int(k))] != list(range(len(labels))):
         raise ExportError("metadata['idx2name'] keys are not 0..C-1")
-    return tensors, labels
+    info = {
+        # The card divides the stored score by 18 in its own type: a float32
+        # score would make AGR values float32 arithmetic (scyth uses f64).
+        "score_type": type(next(iter(scores.values()), 0.0)).__name__,
+        "status_true_count": int((white == 1).sum()),
+        "status_other_values": sorted({repr(v) for v in status.values() if v is not True and v is not False})[:5],
+    }
+    return tensors, labels, info
 
 
 def export(path, out_dir, vocab_path=None):
@@ -269,7 +277,7 @@ def export(path, out_dir, vocab_path=None):
         tensors.update(t)
     if not infos["category_head"]["bias"]:
         raise ExportError("category_head has no bias; expected Linear(linker, categories) with bias")
-    dicts, labels = dictionaries(ckpt, vocab_path)
+    dicts, labels, dict_info = dictionaries(ckpt, vocab_path)
     tensors.update(dicts)
     if len(labels) != config["num_categories"]:
         raise ExportError(f"{len(labels)} names in idx2name, expected num_categories = {config['num_categories']}")
@@ -288,6 +296,7 @@ def export(path, out_dir, vocab_path=None):
         "substituted_classes": sorted(_Unpickler.substituted),
         "torch_version": torch.__version__,
         "gray_weight": 0.07,
+        "dictionaries": dict_info,
     }
     with open(os.path.join(out_dir, "export.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, ensure_ascii=False, indent=1)
