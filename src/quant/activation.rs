@@ -162,6 +162,30 @@ mod tests {
         assert_eq!(q, [127, 0, 64, 9]);
     }
 
+    /// Pinned against PyTorch 2.15 (`torch._choose_qparams_per_tensor(x,
+    /// reduce_range=True)`, its scale rounded to f32 as FBGEMM uses it),
+    /// including the small-scale floor on both sides of zero.
+    #[test]
+    fn fbgemm_qparams_match_pytorch() {
+        let cases: [(f32, f32, u32, i32); 7] = [
+            (0.0, 1e-3, 0x387f_da40, 0),
+            (-2e-4, 5e-4, 0x387f_da40, 36),
+            (-3e-3, 0.0, 0x387f_da40, 127),
+            (0.0, 0.0, 0x3dcc_cccd, 0),
+            (-1.5, 2.0, 0x3ce1_c387, 54),
+            (-0.37, 0.0123, 0x3b45_4762, 123),
+            (1e-9, 2e-9, 0x387f_da40, 0),
+        ];
+        for (lo, hi, scale_bits, zp) in cases {
+            let qp = choose_qparams_fbgemm(lo, hi, QMAX_REDUCED);
+            assert_eq!(
+                (qp.scale.to_bits(), qp.zero_point),
+                (scale_bits, zp),
+                "[{lo}, {hi}]"
+            );
+        }
+    }
+
     #[test]
     fn zero_row_uses_fallback_scale() {
         let mut q = Vec::new();
