@@ -369,7 +369,7 @@ impl Classifier {
             &text,
             &mut self.features,
         );
-        int8_input(&row.vals, &mut self.codes);
+        int8_input(&self.model, &row.vals, &mut self.codes);
         let doc = self.docs.get_mut(&seq)?;
         doc.text = text;
         if doc.cols == row.cols && doc.codes == self.codes {
@@ -410,7 +410,7 @@ impl Classifier {
             self.scale_sensitive.remove(&seq);
         }
         let mut codes = Vec::new();
-        int8_input(&row.vals, &mut codes);
+        int8_input(&self.model, &row.vals, &mut codes);
         let prediction = self
             .model
             .predict_row(&row, Precision::Int8, &mut self.predict);
@@ -467,8 +467,8 @@ pub fn classification(
 /// The int8 encoder input of a row: its codes, then the bits of its scale
 /// (a row without a DIRECT feature can keep its codes while its scale, and
 /// so its result, moves).
-fn int8_input(vals: &[f32], out: &mut Vec<i32>) {
-    let qp = input_codes(vals, out);
+fn int8_input(model: &Model, vals: &[f32], out: &mut Vec<i32>) {
+    let qp = input_codes(model.int8_weights.arithmetic, vals, out);
     out.push(qp.scale.to_bits() as i32);
 }
 

@@ -8,6 +8,7 @@ use clap::Args;
 use rayon::prelude::*;
 use scyth::features::FeatureKind;
 use scyth::io::{Record, RecordError};
+use scyth::model::categories::UserCategories;
 use scyth::model::{Model, Precision, PredictScratch};
 
 use super::Outcome;
@@ -37,8 +38,19 @@ pub struct ClassifyArgs {
     #[arg(long, default_value = "int8", value_parser = parse_precision)]
     pub precision: Precision,
     /// Add the features that contributed most to the top label.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "categories")]
     pub explain: bool,
+    /// Rank user-defined categories (`scyth categories build`) by embedding
+    /// similarity instead of the model's own categories; `--threshold`
+    /// (default 0.5) then applies to the rescaled similarity.
+    #[arg(long)]
+    pub categories: Option<PathBuf>,
+    /// With --categories: the cosine that scores 0.5 in sigmoid((cos − c0)·k).
+    #[arg(long, default_value_t = scyth::model::categories::DEFAULT_C0)]
+    pub c0: f32,
+    /// With --categories: the steepness k in sigmoid((cos − c0)·k).
+    #[arg(long = "slope", default_value_t = scyth::model::categories::DEFAULT_K)]
+    pub slope: f32,
     #[command(flatten)]
     pub threads: ThreadArgs,
 }
@@ -46,14 +58,39 @@ pub struct ClassifyArgs {
 /// Records classified per parallel chunk (output stays in input order).
 pub const CHUNK: usize = 2048;
 
-/// Classifies one record into a row.
+/// Classifies one record into a row (against user categories when given).
 pub fn classify_record(
     model: &Model,
+    categories: Option<&UserCategories>,
     rec: &Record,
     args: &ClassifyArgs,
     scratch: &mut PredictScratch,
 ) -> ResultRow {
     let pred = model.predict_text(&rec.text, args.precision, scratch);
+    if let Some(cats) = categories {
+        let ranked = cats.rank(&pred.embedding(), args.c0, args.slope);
+        let threshold = args.threshold.unwrap_or(0.5);
+        let name = |i: usize| cats.categories[i].name.clone();
+        return ResultRow {
+            id: rec.id.clone(),
+            line: rec.line,
+            labels: ranked
+                .iter()
+                .filter(|s| s.score >= threshold)
+                .map(|s| name(s.category))
+                .collect(),
+            top: ranked
+                .iter()
+                .take(args.top_k)
+                .map(|s| Scored {
+                    label: name(s.category),
+                    probability: s.score,
+                })
+                .collect(),
+            n_features: pred.n_features,
+            explain: None,
+        };
+    }
     let name = |c: u32| model.meta.labels[c as usize].clone();
     let top = pred.top_k(args.top_k.max(1));
     let explain = args.explain.then(|| {
@@ -96,6 +133,10 @@ pub fn classify_record(
 /// Runs `scyth classify`.
 pub fn run(args: ClassifyArgs) -> Result<Outcome> {
     let model = args.model.load()?;
+    let categories = match &args.categories {
+        Some(path) => Some(load_categories(path, &model)?),
+        None => None,
+    };
     let reader = args.input.open()?;
     let format = args
         .output_format
@@ -123,7 +164,7 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
             chunk
                 .par_iter()
                 .map_init(PredictScratch::default, |s, item| match item {
-                    Ok(rec) => Ok(classify_record(&model, rec, &args, s)),
+                    Ok(rec) => Ok(classify_record(&model, categories.as_ref(), rec, &args, s)),
                     Err(e) => Err(e),
                 })
                 .collect()
@@ -144,4 +185,27 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
         return Ok(Outcome::SomeFailed);
     }
     Ok(Outcome::Clean)
+}
+
+/// Loads a categories file made for `model` (same embedding size; a
+/// different model checksum is reported but allowed, e.g. a re-imported
+/// checkpoint).
+fn load_categories(path: &std::path::Path, model: &Model) -> Result<UserCategories> {
+    let cats = UserCategories::load(path)?;
+    anyhow::ensure!(
+        cats.dim == model.meta.shape.e,
+        "{}: {}-dimensional category vectors, but the model's embeddings have {} dimensions",
+        path.display(),
+        cats.dim,
+        model.meta.shape.e
+    );
+    if cats.model_checksum != format!("{:016x}", model.checksum) {
+        eprintln!(
+            "scyth: warning: {} was built with model {}, this model is {:016x}",
+            path.display(),
+            cats.model_checksum,
+            model.checksum
+        );
+    }
+    Ok(cats)
 }

@@ -30,6 +30,7 @@ pub fn run(args: InspectArgs) -> Result<Outcome> {
         "checksum_xxh3": format!("{:016x}", model.checksum),
         "format_version": m.format_version,
         "normalization": m.normalization,
+        "source": m.source,
         "shape": m.shape,
         "parameters": m.lexicon,
         "statistics": {
@@ -55,6 +56,11 @@ pub fn run(args: InspectArgs) -> Result<Outcome> {
         model.checksum,
         m.format_version
     );
+    if !m.source.is_trained() {
+        out!(
+            "source     imported SCYTH-5 checkpoint: statuses and scores frozen, PyTorch's int8 rules"
+        );
+    }
     out!(
         "shape      D={} H={} E={} C={}",
         m.shape.d,

@@ -11,11 +11,13 @@ macro_rules! out {
 }
 
 mod args;
+mod categories;
 mod classify;
 mod demo;
 mod embed;
 mod eval;
 mod features;
+mod import;
 mod inspect;
 mod output;
 mod stream;
@@ -53,6 +55,10 @@ enum Command {
     /// Classify records as they arrive, keeping corpus statistics current
     /// and re-classifying earlier documents whose features changed.
     Stream(stream::StreamArgs),
+    /// Convert an exported SCYTH-5 PyTorch checkpoint into a model file.
+    Import(import::ImportArgs),
+    /// User-defined categories: mean embeddings of labeled examples.
+    Categories(categories::CategoriesArgs),
 }
 
 /// Outcome of a command that ran to the end.
@@ -75,6 +81,8 @@ pub fn main() -> ExitCode {
         Command::Features(a) => features::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Stream(a) => stream::run(a),
+        Command::Import(a) => import::run(a),
+        Command::Categories(a) => categories::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -82,6 +82,13 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
     }
     let config = timely_config(&args)?;
     let model = Arc::new(args.model.load()?);
+    if !model.meta.source.is_trained() {
+        bail!(
+            "{} is an imported SCYTH-5 model: its statuses and scores are frozen as stored \
+             (no df), so the stream cannot update them; stream a model trained by scyth",
+            args.model.model.display()
+        );
+    }
     let shared = StreamModel::new(model.clone(), args.top_k.max(1));
     let leader = args.process == 0;
 

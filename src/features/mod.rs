@@ -2,12 +2,14 @@
 //! statuses, scores, pentagram dictionary) and the DIRECT + AGR extraction.
 
 pub mod extract;
+pub mod imported;
 pub mod lexicon;
 pub mod live;
 pub mod source;
 pub mod state;
 
 pub use extract::{FeatureKind, FeaturePair, FeatureScratch, SparseRow, extract, extract_pairs};
+pub use imported::{ImportedTrigram, ImportedVocabulary};
 pub use lexicon::{Lexicon, LexiconParams, NO_COLUMN};
 pub use live::LiveLexicon;
 pub use source::FeatureSource;

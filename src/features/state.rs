@@ -13,7 +13,7 @@
 
 use std::ops::RangeInclusive;
 
-use crate::quant::unit_row_code;
+use crate::quant::{Arithmetic, unit_row_code};
 use crate::stats::{ScoreParams, agr_value, score};
 
 /// A trigram's contribution state: white or gray, and its AGR level (the
@@ -27,12 +27,13 @@ pub struct InputState {
 }
 
 /// The state of a trigram of character weight `weight` with document
-/// frequency `df` when the largest df is `df_max` (SPEC §2–3, §5).
+/// frequency `df` when the largest df is `df_max` (SPEC §2–3, §5), for a
+/// model trained by scyth (its statuses follow from df; scyth's int8 rules).
 pub fn input_state(params: &ScoreParams, weight: u8, df: u32, df_max: u32) -> InputState {
     let s = score(params, df, df_max, weight);
     InputState {
         white: params.is_white(s),
-        level: unit_row_code(agr_value(s, params.gray_weight)),
+        level: unit_row_code(Arithmetic::Scyth, agr_value(s, params.gray_weight)),
     }
 }
 

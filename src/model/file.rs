@@ -58,6 +58,34 @@ fn entry<'a, T: Pod>(
 }
 
 fn entries(model: &Model) -> Vec<Entry<'_>> {
+    let s = model.f32_weights.shape;
+    let mut list = base_entries(model);
+    // Weight zero points exist only for imported affine checkpoints; other
+    // files do not carry them (so their bytes are unchanged).
+    if let Some(z) = &model.int8_weights.zero_points {
+        list.push(entry(
+            "int8.encoder_zero_point",
+            Dtype::I32,
+            vec![s.h],
+            &z.enc,
+        ));
+        list.push(entry(
+            "int8.linker_zero_point",
+            Dtype::I32,
+            vec![s.e],
+            &z.link,
+        ));
+        list.push(entry(
+            "int8.head_zero_point",
+            Dtype::I32,
+            vec![s.c],
+            &z.head,
+        ));
+    }
+    list
+}
+
+fn base_entries(model: &Model) -> Vec<Entry<'_>> {
     let lex = &model.lexicon;
     let f = &model.f32_weights;
     let q = &model.int8_weights;
@@ -114,8 +142,14 @@ fn entries(model: &Model) -> Vec<Entry<'_>> {
     ]
 }
 
-/// Checksum over the metadata JSON and the tensors in name order.
-fn checksum<'a>(meta_json: &str, tensors: impl Iterator<Item = (&'a str, &'a [u8])>) -> u64 {
+/// Checksum over the metadata JSON and the tensors in name order. `hashed`
+/// sees each piece of tensor data (at most [`HASH_PIECE`] bytes) once it is
+/// hashed.
+fn checksum<'a>(
+    meta_json: &str,
+    tensors: impl Iterator<Item = (&'a str, &'a [u8])>,
+    mut hashed: impl FnMut(&'a [u8]),
+) -> u64 {
     let mut sorted: Vec<(&str, &[u8])> = tensors.collect();
     sorted.sort_by_key(|t| t.0);
     let mut h = Xxh3::new();
@@ -123,10 +157,16 @@ fn checksum<'a>(meta_json: &str, tensors: impl Iterator<Item = (&'a str, &'a [u8
     for (name, bytes) in sorted {
         h.update(name.as_bytes());
         h.update(&(bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
+        for piece in bytes.chunks(HASH_PIECE) {
+            h.update(piece);
+            hashed(piece);
+        }
     }
     h.digest()
 }
+
+/// Tensor data is hashed (and, at load, released) in pieces of this size.
+const HASH_PIECE: usize = 64 << 20;
 
 /// Writes `model` to `path` (through a temporary file renamed into place, so
 /// a crash never leaves a half-written model under the final name). Returns
@@ -134,7 +174,7 @@ fn checksum<'a>(meta_json: &str, tensors: impl Iterator<Item = (&'a str, &'a [u8
 pub fn save(model: &Model, path: &Path) -> Result<u64> {
     let meta_json = serde_json::to_string(&model.meta).context("serializing model metadata")?;
     let list = entries(model);
-    let sum = checksum(&meta_json, list.iter().map(|e| (e.name, e.bytes)));
+    let sum = checksum(&meta_json, list.iter().map(|e| (e.name, e.bytes)), |_| {});
     let wrapper = Header {
         format: FORMAT_TAG.to_string(),
         checksum_xxh3: format!("{sum:016x}"),
@@ -214,6 +254,11 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
             .map(|name| tensor_bytes(name).map(|(_, b)| (name.as_str(), b)))
             .collect::<Result<Vec<_>>>()?
             .into_iter(),
+        // Reading the whole file for the checksum would page all of it into
+        // this process; each hashed piece is let go again (the page cache
+        // keeps it), so resident memory stays what inference touches: int8
+        // runs read a few encoder rows per document and never the f32 copy.
+        |piece| release(&map, piece),
     );
     let stored = u64::from_str_radix(stored_sum, 16).context("checksum is not hexadecimal")?;
     if sum != stored {
@@ -308,6 +353,20 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         buf!("int8.head", Dtype::I8, [s.c, s.e]),
         buf!("int8.head_scale", Dtype::F32, [s.c]),
     );
+    let int8_weights = match meta.source {
+        crate::model::ModelSource::Trained => int8_weights,
+        crate::model::ModelSource::ImportedScyth5 => {
+            let zero_points = match infos.contains_key("int8.encoder_zero_point") {
+                true => Some(crate::quant::ZeroPoints {
+                    enc: buf!("int8.encoder_zero_point", Dtype::I32, [s.h]).to_vec(),
+                    link: buf!("int8.linker_zero_point", Dtype::I32, [s.e]).to_vec(),
+                    head: buf!("int8.head_zero_point", Dtype::I32, [s.c]).to_vec(),
+                }),
+                false => None,
+            };
+            int8_weights.with_fbgemm(zero_points)
+        }
+    };
     ensure!(
         meta.labels.len() == s.c,
         "{} label names for {} categories",
@@ -321,6 +380,21 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         int8_weights,
         checksum: sum,
     })
+}
+
+/// Drops the pages of `piece` (a window of `map`) from this process.
+fn release(map: &Mmap, piece: &[u8]) {
+    #[cfg(unix)]
+    {
+        let offset = piece.as_ptr() as usize - map.as_ptr() as usize;
+        // SAFETY: a read-only shared file mapping: a dropped page is read
+        // back from the file on its next access, with the same contents.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, piece.len())
+        };
+    }
+    #[cfg(not(unix))]
+    let _ = (map, piece);
 }
 
 /// Index invariants that, if broken, would make lookups read out of bounds.

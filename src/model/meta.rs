@@ -51,4 +51,28 @@ pub struct ModelMeta {
     /// Free-form record of how the model was trained (options, epochs,
     /// validation scores, timings).
     pub training: serde_json::Value,
+    /// Where the model comes from (absent from the JSON for models scyth
+    /// trained, so their files are unchanged).
+    #[serde(default, skip_serializing_if = "ModelSource::is_trained")]
+    pub source: ModelSource,
+}
+
+/// Where a model comes from; decides the int8 rounding rules and whether
+/// statuses may be recomputed from df.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSource {
+    /// Trained by scyth: statuses follow from df and τ; scyth's int8 rules.
+    #[default]
+    Trained,
+    /// Imported from a SCYTH-5 PyTorch checkpoint: lowercase-only text,
+    /// statuses and scores frozen as stored (no df), PyTorch's int8 rules.
+    ImportedScyth5,
+}
+
+impl ModelSource {
+    /// True for models scyth trained.
+    pub fn is_trained(&self) -> bool {
+        *self == ModelSource::Trained
+    }
 }

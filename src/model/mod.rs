@@ -2,13 +2,15 @@
 //! memory-mapped file, plus the per-document prediction API every driver
 //! (batch CLI, stream) calls.
 
+pub mod categories;
 pub mod explain;
 pub mod file;
+pub mod import;
 pub mod meta;
 pub mod predict;
 
 pub use file::{load, save};
-pub use meta::{DecisionRule, FORMAT_VERSION, ModelMeta};
+pub use meta::{DecisionRule, FORMAT_VERSION, ModelMeta, ModelSource};
 pub use predict::{Precision, PredictScratch, Prediction};
 
 use std::sync::Arc;

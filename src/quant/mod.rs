@@ -8,7 +8,7 @@ pub mod forward;
 pub mod kernel;
 pub mod weights;
 
-pub use activation::{QParams, choose_qparams, quantize_row};
+pub use activation::{Arithmetic, QParams, choose_qparams, choose_qparams_fbgemm, quantize_row};
 pub use forward::{Int8Output, Int8Scratch, forward_int8, input_codes, unit_row_code};
 pub use kernel::{Int8Kernel, ScalarKernel, available_kernels, default_kernel};
-pub use weights::{Int8Weights, quantize_per_row};
+pub use weights::{Int8Weights, ZeroPoints, quantize_per_row};

@@ -2,6 +2,7 @@
 
 use crate::buf::Buf;
 use crate::network::{F32Weights, Shape};
+use crate::quant::activation::Arithmetic;
 
 /// Largest weight code: symmetric range [-127, 127].
 pub const WMAX: f32 = 127.0;
@@ -23,10 +24,27 @@ pub struct Int8Weights {
     pub head: Buf<i8>,
     /// Head scale per output `[C]`.
     pub head_scale: Buf<f32>,
-    /// Σ of each linker row's codes, for the activation zero point.
+    /// Σ of each linker row's codes minus `H ·` its weight zero point, for
+    /// the activation zero point.
     pub link_row_sums: Vec<i32>,
-    /// Σ of each head row's codes.
+    /// Σ of each head row's codes minus `E ·` its weight zero point.
     pub head_row_sums: Vec<i32>,
+    /// Weight zero points per output channel, when any is non-zero
+    /// (imported affine checkpoints); `None` for symmetric weights.
+    pub zero_points: Option<ZeroPoints>,
+    /// Rounding rules of the pass: scyth's, or PyTorch's for imported models.
+    pub arithmetic: Arithmetic,
+}
+
+/// Weight zero points per output channel of each layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZeroPoints {
+    /// Encoder, per latent unit `[H]`.
+    pub enc: Vec<i32>,
+    /// Linker `[E]`.
+    pub link: Vec<i32>,
+    /// Head `[C]`.
+    pub head: Vec<i32>,
 }
 
 fn scale_of(max_abs: f32) -> f32 {
@@ -113,7 +131,31 @@ impl Int8Weights {
             head_scale,
             link_row_sums,
             head_row_sums,
+            zero_points: None,
+            arithmetic: Arithmetic::Scyth,
         }
+    }
+
+    /// Switches to PyTorch's rounding rules and sets the weight zero points
+    /// (all-zero points are dropped: symmetric weights need no correction).
+    pub fn with_fbgemm(mut self, zero_points: Option<ZeroPoints>) -> Int8Weights {
+        self.arithmetic = Arithmetic::Fbgemm;
+        let zp = zero_points.filter(|z| {
+            [&z.enc, &z.link, &z.head]
+                .iter()
+                .any(|v| v.iter().any(|&x| x != 0))
+        });
+        if let Some(z) = &zp {
+            let Shape { h, e, .. } = self.shape;
+            for (s, &p) in self.link_row_sums.iter_mut().zip(&z.link) {
+                *s -= h as i32 * p;
+            }
+            for (s, &p) in self.head_row_sums.iter_mut().zip(&z.head) {
+                *s -= e as i32 * p;
+            }
+        }
+        self.zero_points = zp;
+        self
     }
 }
 

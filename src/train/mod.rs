@@ -313,6 +313,7 @@ fn train_in_pool(
         labels: labels.clone(),
         decision,
         training: serde_json::Value::Null,
+        source: Default::default(),
     };
     let mut model = Model {
         meta,
