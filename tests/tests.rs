@@ -4,6 +4,8 @@
 //! - `suite::cli`: the `scyth` binary end to end on the fixtures (train →
 //!   classify → eval, error rows and exit codes, corrupted model files);
 //! - `suite::stream`: the incremental df dataflow against batch counts at 1–3
-//!   workers, with insertions and retractions (and a proptest).
+//!   workers, with insertions and retractions (and a proptest);
+//! - `suite::words`: word statistics on a tiny self-written dictionary
+//!   (build, POS filter, G², log-odds) and `scyth dict` / `scyth words`.
 
 mod suite;

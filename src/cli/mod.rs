@@ -13,12 +13,15 @@ macro_rules! out {
 mod args;
 mod classify;
 mod demo;
+mod dict;
 mod embed;
 mod eval;
 mod features;
 mod inspect;
 mod output;
 mod train;
+mod words;
+mod words_report;
 
 use std::process::ExitCode;
 
@@ -49,6 +52,10 @@ enum Command {
     Features(features::FeaturesArgs),
     /// Train on the embedded fixtures, evaluate and classify examples.
     Demo(demo::DemoArgs),
+    /// Build the word dictionary (IPADIC) that `scyth words` uses.
+    Dict(dict::DictArgs),
+    /// Word statistics: emerging words per time bucket, category keywords.
+    Words(words::WordsArgs),
 }
 
 /// Outcome of a command that ran to the end.
@@ -70,6 +77,8 @@ pub fn main() -> ExitCode {
         Command::Inspect(a) => inspect::run(a),
         Command::Features(a) => features::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Dict(a) => dict::run(a),
+        Command::Words(a) => words::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

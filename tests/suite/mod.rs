@@ -3,6 +3,7 @@
 mod cli;
 mod spec;
 mod stream;
+mod words;
 
 /// The `text` column of a fixture CSV (path relative to the crate root),
 /// shared by the modules that build statistics from the fixture corpus.
