@@ -102,9 +102,8 @@ fn missing_dictionary_names_the_command_that_builds_it() {
 #[test]
 fn build_rejects_a_directory_without_sources() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let err = build_dictionary(dir.path(), &dir.path().join("out"), "EUC-JP")
-        .err()
-        .expect("an error");
+    let err =
+        build_dictionary(dir.path(), &dir.path().join("out"), "EUC-JP").expect_err("an error");
     assert!(err.to_string().contains("lacks matrix.def"), "{err}");
 }
 
