@@ -89,13 +89,6 @@ pub struct WordReport {
     pub keywords: Option<BTreeMap<String, Vec<Keyword>>>,
 }
 
-/// One record's contribution to the counts.
-struct DocWords {
-    words: Vec<String>,
-    bucket: Option<String>,
-    labels: Vec<String>,
-}
-
 /// Runs `scyth words`.
 pub fn run(args: WordsArgs) -> Result<Outcome> {
     let dict_dir = resolve_dict_dir(args.dict.as_deref())?;
@@ -114,24 +107,35 @@ pub fn run(args: WordsArgs) -> Result<Outcome> {
     while reader.peek().is_some() {
         chunk.clear();
         chunk.extend(reader.by_ref().take(CHUNK));
-        let docs: Vec<Result<DocWords, String>> = pool.install(|| {
+        // Counts add up in any order, so each worker counts its share and
+        // the shares are summed; errors are reported in input order.
+        let (part, mut errors) = pool.install(|| {
             chunk
                 .par_iter()
-                .map_init(WordScratch::default, |s, item| match item {
-                    Ok(rec) => doc_words(&tokenizer, rec, &args, s),
-                    Err(e) => Err(e.to_string()),
+                .enumerate()
+                .fold(Partial::default, |mut p, (i, item)| {
+                    match item {
+                        Ok(rec) => p.count(&tokenizer, rec, &args, i),
+                        Err(e) => p.errors.push((i, e.to_string())),
+                    }
+                    p
                 })
-                .collect()
+                .map(|p| (p.stats, p.errors))
+                .reduce(
+                    || (WordStats::default(), Vec::new()),
+                    |(mut s, mut e), (s2, e2)| {
+                        s.add(&s2);
+                        e.extend(e2);
+                        (s, e)
+                    },
+                )
         });
-        for doc in docs {
-            match doc {
-                Ok(d) => stats.add_doc(&d.words, d.bucket.as_deref(), &d.labels),
-                Err(e) => {
-                    failed += 1;
-                    eprintln!("scyth: {e}");
-                }
-            }
+        stats.add(&part);
+        errors.sort_unstable();
+        for (_, e) in &errors {
+            eprintln!("scyth: {e}");
         }
+        failed += errors.len();
     }
     let report = report(&stats, &args)?;
     let mut out = open_output(&args.output)?;
@@ -144,25 +148,31 @@ pub fn run(args: WordsArgs) -> Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// Tokenizes one record.
-fn doc_words(
-    tokenizer: &WordTokenizer,
-    rec: &Record,
-    args: &WordsArgs,
-    scratch: &mut WordScratch,
-) -> Result<DocWords, String> {
-    let words = tokenizer
-        .distinct_words(&rec.text, scratch)
-        .map_err(|e| format!("record {} (line {}): {e:#}", rec.id, rec.line))?;
-    Ok(DocWords {
-        words,
-        bucket: rec.time.as_deref().and_then(|t| args.by.key(t)),
-        labels: if args.labels {
-            rec.labels.clone().unwrap_or_default()
-        } else {
-            Vec::new()
-        },
-    })
+/// One worker's counts over part of a chunk.
+#[derive(Default)]
+struct Partial {
+    stats: WordStats,
+    /// `(index in the chunk, message)` of the records that failed.
+    errors: Vec<(usize, String)>,
+    scratch: WordScratch,
+}
+
+impl Partial {
+    /// Tokenizes record `i` of the chunk and counts its words.
+    fn count(&mut self, tokenizer: &WordTokenizer, rec: &Record, args: &WordsArgs, i: usize) {
+        let mut words = Vec::new();
+        if let Err(e) = tokenizer.distinct_words(&rec.text, &mut self.scratch, &mut words) {
+            let msg = format!("record {} (line {}): {e:#}", rec.id, rec.line);
+            self.errors.push((i, msg));
+            return;
+        }
+        let bucket = rec.time.as_deref().and_then(|t| args.by.key(t));
+        let labels = match (&rec.labels, args.labels) {
+            (Some(l), true) => l.as_slice(),
+            _ => &[],
+        };
+        self.stats.add_doc(&words, bucket.as_deref(), labels);
+    }
 }
 
 /// Scores the counts.

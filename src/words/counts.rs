@@ -17,18 +17,18 @@ pub struct WordDf {
 
 impl WordDf {
     /// Adds one document given its distinct words.
-    pub fn add_doc(&mut self, words: &[String]) {
+    pub fn add_doc<S: AsRef<str>>(&mut self, words: &[S]) {
         self.docs += 1;
         for w in words {
-            increment(&mut self.df, w, 1);
+            increment(&mut self.df, w.as_ref(), 1);
         }
     }
 
     /// Retracts one document previously added with the same words.
-    pub fn remove_doc(&mut self, words: &[String]) {
+    pub fn remove_doc<S: AsRef<str>>(&mut self, words: &[S]) {
         self.docs = self.docs.saturating_sub(1);
         for w in words {
-            decrement(&mut self.df, w, 1);
+            decrement(&mut self.df, w.as_ref(), 1);
         }
     }
 
@@ -94,7 +94,7 @@ pub struct WordStats {
 
 impl WordStats {
     /// Adds one document: its distinct words, time bucket and labels.
-    pub fn add_doc(&mut self, words: &[String], bucket: Option<&str>, labels: &[String]) {
+    pub fn add_doc<S: AsRef<str>>(&mut self, words: &[S], bucket: Option<&str>, labels: &[String]) {
         self.all.add_doc(words);
         if let Some(b) = bucket {
             self.by_bucket
@@ -111,7 +111,12 @@ impl WordStats {
     }
 
     /// Retracts one document added with the same arguments.
-    pub fn remove_doc(&mut self, words: &[String], bucket: Option<&str>, labels: &[String]) {
+    pub fn remove_doc<S: AsRef<str>>(
+        &mut self,
+        words: &[S],
+        bucket: Option<&str>,
+        labels: &[String],
+    ) {
         self.all.remove_doc(words);
         if let Some(b) = bucket {
             remove_from(&mut self.by_bucket, b, |d| d.remove_doc(words));

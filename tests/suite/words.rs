@@ -161,9 +161,13 @@ fn filter_is_configurable() {
 #[test]
 fn distinct_words_are_sorted_and_deduplicated() {
     let t = tokenizer(PosFilter::default());
-    let words = t
-        .distinct_words("猫の映画。犬の映画。猫。", &mut WordScratch::default())
-        .expect("segment");
+    let mut words = vec!["stale"];
+    t.distinct_words(
+        "猫の映画。犬の映画。猫。",
+        &mut WordScratch::default(),
+        &mut words,
+    )
+    .expect("segment");
     assert_eq!(words, ["映画", "犬", "猫"]);
 }
 
