@@ -64,6 +64,12 @@ pub fn ipadic_metadata(encoding: &str) -> Metadata {
 /// concurrent builders do not corrupt each other.
 pub fn build_dictionary(from: &Path, to: &Path, encoding: &str) -> Result<()> {
     check_sources(from)?;
+    if to.exists() && !is_replaceable(to) {
+        bail!(
+            "{} exists and is not a scyth word dictionary: refusing to replace it (choose another --to)",
+            to.display()
+        );
+    }
     let parent = to
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -81,7 +87,22 @@ pub fn build_dictionary(from: &Path, to: &Path, encoding: &str) -> Result<()> {
     if to.exists() {
         std::fs::remove_dir_all(to).with_context(|| format!("replacing {}", to.display()))?;
     }
-    std::fs::rename(&tmp, to).with_context(|| format!("moving the dictionary to {}", to.display()))
+    std::fs::rename(&tmp, to).with_context(|| {
+        let _ = std::fs::remove_dir_all(&tmp);
+        format!("moving the dictionary to {}", to.display())
+    })
+}
+
+/// Whether `to` may be replaced by a new build: an empty directory or a
+/// dictionary written by lindera (never an arbitrary directory).
+fn is_replaceable(to: &Path) -> bool {
+    if !to.is_dir() {
+        return false;
+    }
+    let Ok(mut entries) = std::fs::read_dir(to) else {
+        return false;
+    };
+    entries.next().is_none() || BUILT_FILES.iter().all(|f| to.join(f).is_file())
 }
 
 /// A fresh, empty directory beside `to` for building into.

@@ -107,6 +107,21 @@ fn build_rejects_a_directory_without_sources() {
     assert!(err.to_string().contains("lacks matrix.def"), "{err}");
 }
 
+#[test]
+fn build_refuses_to_replace_a_directory_that_is_not_a_dictionary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keep = dir.path().join("keep.txt");
+    std::fs::write(&keep, "precious").expect("write");
+    let err = build_dictionary(euc_jp_sources(), dir.path(), "EUC-JP").expect_err("an error");
+    assert!(err.to_string().contains("refusing to replace"), "{err}");
+    assert!(keep.is_file());
+    // A dictionary directory is rebuilt in place.
+    let to = dir.path().join("dict");
+    build_dictionary(euc_jp_sources(), &to, "EUC-JP").expect("first build");
+    build_dictionary(euc_jp_sources(), &to, "EUC-JP").expect("rebuild");
+    assert!(load_dictionary(&to).is_ok());
+}
+
 // ------------------------------------------------------------ tokenization
 
 #[test]
