@@ -483,6 +483,13 @@ fn cli_words_reports_emerging_words_and_category_keywords() {
 }
 
 #[test]
+fn cli_words_report_is_the_same_at_1_and_3_threads() {
+    let one = words_json(&["--labels", "--min-count", "1", "-t", "1"]);
+    let three = words_json(&["--labels", "--min-count", "1", "-t", "3"]);
+    assert_eq!(one, three);
+}
+
+#[test]
 fn cli_words_writes_csv_and_markdown_reports() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = fixture("fixtures/words/news.csv");
