@@ -10,6 +10,8 @@
 //! ([`metrics`]). These modules do not depend on timely or differential
 //! dataflow; [`dataflows`] (compiled from the top-level `dataflows/` folder)
 //! builds the streaming graphs from them and is the only place that does.
+//! Word-level statistics with lindera (emerging words, category keywords)
+//! are in [`words`].
 #![forbid(missing_docs)]
 
 pub mod buf;
@@ -24,3 +26,4 @@ pub mod quant;
 pub mod stats;
 pub mod text;
 pub mod train;
+pub mod words;

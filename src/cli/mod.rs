@@ -14,6 +14,7 @@ mod args;
 mod categories;
 mod classify;
 mod demo;
+mod dict;
 mod embed;
 mod eval;
 mod features;
@@ -22,6 +23,8 @@ mod inspect;
 mod output;
 mod stream;
 mod train;
+mod words;
+mod words_report;
 
 use std::process::ExitCode;
 
@@ -59,6 +62,10 @@ enum Command {
     Import(import::ImportArgs),
     /// User-defined categories: mean embeddings of labeled examples.
     Categories(categories::CategoriesArgs),
+    /// Build the word dictionary (IPADIC) that `scyth words` uses.
+    Dict(dict::DictArgs),
+    /// Word statistics: emerging words per time bucket, category keywords.
+    Words(words::WordsArgs),
 }
 
 /// Outcome of a command that ran to the end.
@@ -83,6 +90,8 @@ pub fn main() -> ExitCode {
         Command::Stream(a) => stream::run(a),
         Command::Import(a) => import::run(a),
         Command::Categories(a) => categories::run(a),
+        Command::Dict(a) => dict::run(a),
+        Command::Words(a) => words::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

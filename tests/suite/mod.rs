@@ -6,6 +6,7 @@ mod spec;
 mod stream;
 mod stream_classify;
 mod stream_cli;
+mod words;
 
 /// The `text` column of a fixture CSV (path relative to the crate root),
 /// shared by the modules that build statistics from the fixture corpus.
