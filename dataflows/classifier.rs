@@ -34,13 +34,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::live::PentagramIndex;
 use crate::features::{
-    FeatureScratch, FeatureSource, InputState, LiveLexicon, NO_COLUMN, changed_df_ranges, extract,
-    input_state,
+    FeatureKind, FeatureScratch, FeatureSource, InputState, LiveLexicon, NO_COLUMN, SparseRow,
+    changed_df_ranges, extract_pairs, input_state,
 };
 use crate::model::{Model, Precision, PredictScratch};
 use crate::quant::input_codes;
-use crate::stats::DocNgrams;
-use crate::text::{Pentagram, Trigram};
+use crate::text::Pentagram;
 
 /// A document's classification as the stream emits it: the decided labels
 /// and the top-k categories with their probabilities (as f32 bits, so that
@@ -96,6 +95,8 @@ pub struct EpochReport {
     pub docs_held: u64,
     /// Documents re-extracted because statistics changed.
     pub rechecked: u64,
+    /// Documents whose AGR values were patched without re-extraction.
+    pub patched: u64,
     /// Of those, documents whose classification changed.
     pub reclassified: u64,
 }
@@ -104,10 +105,26 @@ pub struct EpochReport {
 #[derive(Debug)]
 struct DocState {
     text: String,
-    trigrams: Vec<u32>,
-    cols: Vec<u32>,
+    /// Distinct text trigrams, sorted, with their occurrences and the
+    /// extra count of their best pentagram ([`FeatureScratch::profile`]).
+    profile: Vec<(u32, u32, u32)>,
+    /// Feature row.
+    row: SparseRow,
+    /// AGR features as (trigram, position in `row`).
+    agr: Vec<(u32, u32)>,
+    /// int8 input (codes, then scale bits).
     codes: Vec<i32>,
     class: Classification,
+}
+
+/// What a statistics change asks of the held documents.
+#[derive(Debug, Default)]
+struct Work {
+    /// Documents to re-extract (rules 1 for status flips, 2 and 3).
+    reextract: FxHashSet<u64>,
+    /// Trigrams whose AGR level changed while their status did not: their
+    /// value is patched in the documents that hold them as AGR features.
+    relevel: Vec<u32>,
 }
 
 /// The state of one worker of the streaming classifier.
@@ -122,6 +139,8 @@ pub struct Classifier {
     trigrams: u64,
     docs: FxHashMap<u64, DocState>,
     text_index: FxHashMap<u32, Vec<u64>>,
+    /// Documents holding each trigram as an AGR feature.
+    agr_index: FxHashMap<u32, Vec<u64>>,
     scale_sensitive: FxHashSet<u64>,
     features: FeatureScratch,
     predict: PredictScratch,
@@ -150,6 +169,7 @@ impl Classifier {
             trigrams,
             docs: FxHashMap::default(),
             text_index: FxHashMap::default(),
+            agr_index: FxHashMap::default(),
             scale_sensitive: FxHashSet::default(),
             features: FeatureScratch::default(),
             predict: PredictScratch::default(),
@@ -173,33 +193,57 @@ impl Classifier {
     ) -> EpochReport {
         let mut report = EpochReport::default();
         let any_stats = !stats.is_empty();
-        let reach = self.apply_stats(stats, &mut report);
+        let mut work = self.apply_stats(stats, &mut report);
 
         let (added, removed) = net_documents(docs);
         for seq in removed {
             if let Some(doc) = self.docs.remove(&seq) {
-                for t in &doc.trigrams {
-                    if let Some(list) = self.text_index.get_mut(t) {
-                        list.retain(|&s| s != seq);
-                    }
-                }
+                self.unindex(seq, &doc);
                 self.scale_sensitive.remove(&seq);
                 out.push(((seq, doc.class), -1));
             }
         }
 
-        let mut affected: FxHashSet<u64> = FxHashSet::default();
-        for t in &reach {
-            if let Some(list) = self.text_index.get(t) {
-                affected.extend(list.iter().copied());
+        if any_stats {
+            work.reextract.extend(self.scale_sensitive.iter().copied());
+        }
+        // Rule 1, level only: patch the AGR value in place.
+        let mut patched: FxHashSet<u64> = FxHashSet::default();
+        for &u in &work.relevel {
+            let Some(holders) = self.agr_index.get(&u) else {
+                continue;
+            };
+            let value = self.live.agr_value(u);
+            for &seq in holders {
+                if work.reextract.contains(&seq) {
+                    continue;
+                }
+                if let Some(doc) = self.docs.get_mut(&seq) {
+                    for &(t, pos) in &doc.agr {
+                        if t == u {
+                            doc.row.vals[pos as usize] = value;
+                        }
+                    }
+                    patched.insert(seq);
+                }
             }
         }
-        if any_stats {
-            affected.extend(self.scale_sensitive.iter().copied());
+        let mut patched: Vec<u64> = patched.into_iter().collect();
+        patched.sort_unstable();
+        for seq in patched {
+            report.patched += 1;
+            if let Some((old, new)) = self.reclassify_patched(seq) {
+                report.reclassified += 1;
+                out.push(((seq, old), -1));
+                out.push(((seq, new), 1));
+            }
         }
-        let mut affected: Vec<u64> = affected.into_iter().collect();
+        let mut affected: Vec<u64> = work.reextract.into_iter().collect();
         affected.sort_unstable();
         for seq in affected {
+            if !self.docs.contains_key(&seq) {
+                continue;
+            }
             report.rechecked += 1;
             if let Some((old, new)) = self.recheck(seq) {
                 report.reclassified += 1;
@@ -217,13 +261,9 @@ impl Classifier {
         report
     }
 
-    /// Applies statistics changes; returns the text trigrams whose documents
-    /// must be re-checked (module documentation, rules 1 and 2).
-    fn apply_stats(
-        &mut self,
-        stats: Vec<(StatChange, isize)>,
-        report: &mut EpochReport,
-    ) -> Vec<u32> {
+    /// Applies statistics changes; returns the documents to re-extract and
+    /// the trigrams to re-level (module documentation, rules 1 and 2).
+    fn apply_stats(&mut self, stats: Vec<(StatChange, isize)>, report: &mut EpochReport) -> Work {
         let base = self.live.base();
         let (base_docs, base_max) = (base.n_docs, base.df_max);
         let params = base.params.score;
@@ -292,6 +332,7 @@ impl Classifier {
         }
         candidates.sort_unstable();
         candidates.dedup();
+        let mut work = Work::default();
         let mut reach = Vec::new();
         for t in candidates {
             let w = self.live.weight(t);
@@ -301,57 +342,128 @@ impl Classifier {
             if old == new {
                 continue;
             }
-            if old.white != new.white {
-                if new.white {
-                    self.white_columns += 1;
-                } else {
-                    self.white_columns -= 1;
-                }
-                report.flipped.push((self.live.key(t), new.white));
+            if old.white == new.white {
+                work.relevel.push(t);
+                continue;
             }
+            if new.white {
+                self.white_columns += 1;
+            } else {
+                self.white_columns -= 1;
+            }
+            report.flipped.push((self.live.key(t), new.white));
             reach.push(t);
             self.live.pentagram_neighbours(t, &mut reach);
         }
-
-        // Rule 2: pentagrams that left, entered or moved in list order.
-        for p in pents_out {
-            if let Some(tris) = self.live.remove_pentagram(Pentagram(p)) {
-                reach.extend(tris);
+        reach.sort_unstable();
+        reach.dedup();
+        for t in &reach {
+            if let Some(list) = self.text_index.get(t) {
+                work.reextract.extend(list.iter().copied());
             }
+        }
+
+        // Rule 2: pentagrams that left, entered or moved in list order;
+        // checked before a removal and after an insertion.
+        for p in pents_out {
+            let p = Pentagram(p);
+            self.reach_pentagram(p, &mut work.reextract);
+            self.live.remove_pentagram(p);
         }
         pents_in.sort_unstable_by_key(|&(p, rank)| (rank, p));
         for (p, rank) in pents_in {
             let p = Pentagram(p);
-            if let Some(tris) = self.live.remove_pentagram(p) {
-                reach.extend(tris);
-            }
-            if let Some(tris) = self.live.insert_pentagram(p, rank) {
-                reach.extend(tris);
+            self.reach_pentagram(p, &mut work.reextract);
+            self.live.remove_pentagram(p);
+            if self.live.insert_pentagram(p, rank).is_some() {
+                self.reach_pentagram(p, &mut work.reextract);
             }
         }
-        reach.sort_unstable();
-        reach.dedup();
-        reach
+        work
+    }
+
+    /// Adds the documents whose features known pentagram `p` can decide.
+    /// In document d, `p` can become (or stop being) the best pentagram of
+    /// its trigram t only if its extra count in d (occurrences of its two
+    /// other trigrams) reaches the extra of t's current best, or t had no
+    /// pentagram. That needs d to hold two of p's trigrams, unless `p` heads
+    /// t's list (then even an extra of 0 can win). A pentagram repeating a
+    /// trigram reaches every document containing it.
+    fn reach_pentagram(&self, p: Pentagram, out: &mut FxHashSet<u64>) {
+        let Some(id) = self.live.appended_id(p) else {
+            return;
+        };
+        let tris = self.live.pentagram_trigrams(id);
+        let mut distinct = tris.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let docs_of = |t: &u32| self.text_index.get(t).map_or(&[][..], Vec::as_slice);
+        if distinct.len() < 3 {
+            for t in &distinct {
+                out.extend(docs_of(t).iter().copied());
+            }
+            return;
+        }
+        let may_change = |doc: &DocState, need_two: bool| {
+            let count = |t: u32| {
+                doc.profile
+                    .binary_search_by_key(&t, |e| e.0)
+                    .map_or(0, |i| doc.profile[i].1)
+            };
+            let held = distinct.iter().filter(|&&t| count(t) > 0).count();
+            if need_two && held < 2 {
+                return false;
+            }
+            distinct.iter().any(|&t| {
+                let Ok(i) = doc.profile.binary_search_by_key(&t, |e| e.0) else {
+                    return false;
+                };
+                let best = doc.profile[i].2;
+                let extra: u32 = distinct
+                    .iter()
+                    .filter(|&&o| o != t)
+                    .map(|&o| count(o))
+                    .sum();
+                best == u32::MAX || extra >= best
+            })
+        };
+        let mut check = |seq: u64, need_two: bool| {
+            if let Some(doc) = self.docs.get(&seq)
+                && may_change(doc, need_two)
+            {
+                out.insert(seq);
+            }
+        };
+        for t in &distinct {
+            if self.live.first_pentagram(*t) == Some(id) {
+                docs_of(t).iter().for_each(|&seq| check(seq, false));
+            }
+        }
+        // A document holding two of three trigrams holds one of any two.
+        let mut by_size = distinct.clone();
+        by_size.sort_by_key(|t| docs_of(t).len());
+        for &seq in docs_of(&by_size[0]).iter().chain(docs_of(&by_size[1])) {
+            check(seq, true);
+        }
     }
 
     /// Extracts and classifies a new document and indexes it.
     fn insert(&mut self, seq: u64, text: String) -> Classification {
-        let norm = self.model.meta.normalization;
-        let trigrams: Vec<u32> = DocNgrams::of(&norm.apply(&text))
-            .trigrams
-            .iter()
-            .filter_map(|t: &Trigram| self.live.index_of(t.0))
-            .collect();
-        for &t in &trigrams {
+        let (row, agr, profile) = self.features_of(&text);
+        for &(t, _, _) in &profile {
             self.text_index.entry(t).or_default().push(seq);
         }
-        let (cols, codes, class) = self.classify(&text, seq);
+        let (codes, class) = self.classify_row(&row, seq);
+        for &(t, _) in &agr {
+            self.agr_index.entry(t).or_default().push(seq);
+        }
         self.docs.insert(
             seq,
             DocState {
                 text,
-                trigrams,
-                cols,
+                profile,
+                row,
+                agr,
                 codes,
                 class: class.clone(),
             },
@@ -359,25 +471,62 @@ impl Classifier {
         class
     }
 
+    /// Removes a document from the indexes.
+    fn unindex(&mut self, seq: u64, doc: &DocState) {
+        for (t, _, _) in &doc.profile {
+            if let Some(list) = self.text_index.get_mut(t) {
+                list.retain(|&s| s != seq);
+            }
+        }
+        self.unindex_agr(seq, &doc.agr);
+    }
+
+    fn unindex_agr(&mut self, seq: u64, agr: &[(u32, u32)]) {
+        for (t, _) in agr {
+            if let Some(list) = self.agr_index.get_mut(t) {
+                list.retain(|&s| s != seq);
+            }
+        }
+    }
+
     /// Re-extracts a held document; returns its old and new classification
     /// when the classification changed.
     fn recheck(&mut self, seq: u64) -> Option<(Classification, Classification)> {
         let text = std::mem::take(&mut self.docs.get_mut(&seq)?.text);
-        let row = extract(
-            &self.live,
-            self.model.meta.normalization,
-            &text,
-            &mut self.features,
-        );
+        let (row, agr, profile) = self.features_of(&text);
+        let old_agr = {
+            let doc = self.docs.get_mut(&seq)?;
+            doc.text = text;
+            doc.profile = profile;
+            std::mem::replace(&mut doc.agr, agr.clone())
+        };
+        if old_agr != agr {
+            self.unindex_agr(seq, &old_agr);
+            for &(t, _) in &agr {
+                self.agr_index.entry(t).or_default().push(seq);
+            }
+        }
+        self.update_row(seq, row)
+    }
+
+    /// Re-runs a document whose row values were patched in place.
+    fn reclassify_patched(&mut self, seq: u64) -> Option<(Classification, Classification)> {
+        let row = std::mem::take(&mut self.docs.get_mut(&seq)?.row);
+        self.update_row(seq, row)
+    }
+
+    /// Stores a document's new row; runs the network only when its int8
+    /// input changed, and reports a changed classification.
+    fn update_row(&mut self, seq: u64, row: SparseRow) -> Option<(Classification, Classification)> {
         int8_input(&self.model, &row.vals, &mut self.codes);
         let doc = self.docs.get_mut(&seq)?;
-        doc.text = text;
-        if doc.cols == row.cols && doc.codes == self.codes {
+        if doc.row.cols == row.cols && doc.codes == self.codes {
+            doc.row = row;
             return None;
         }
-        let (cols, codes, class) = self.classify_row(row, seq);
+        let (codes, class) = self.classify_row(&row, seq);
         let doc = self.docs.get_mut(&seq)?;
-        doc.cols = cols;
+        doc.row = row;
         doc.codes = codes;
         if class == doc.class {
             return None;
@@ -385,23 +534,31 @@ impl Classifier {
         Some((std::mem::replace(&mut doc.class, class.clone()), class))
     }
 
-    /// Features, codes and classification of a text.
-    fn classify(&mut self, text: &str, seq: u64) -> (Vec<u32>, Vec<i32>, Classification) {
-        let row = extract(
+    /// Feature row of a text, its AGR features (trigram, position) and its
+    /// trigram profile (sorted by trigram).
+    fn features_of(&mut self, text: &str) -> (SparseRow, Vec<(u32, u32)>, Vec<(u32, u32, u32)>) {
+        let pairs = extract_pairs(
             &self.live,
             self.model.meta.normalization,
             text,
             &mut self.features,
         );
-        self.classify_row(row, seq)
+        let row = SparseRow::from_pairs(&pairs);
+        let agr = pairs
+            .iter()
+            .filter(|p| matches!(p.kind, FeatureKind::Agr { .. }))
+            .filter_map(|p| {
+                let pos = row.cols.binary_search(&p.column).ok()?;
+                Some((p.trigram, pos as u32))
+            })
+            .collect();
+        let mut profile: Vec<(u32, u32, u32)> = self.features.profile().collect();
+        profile.sort_unstable();
+        (row, agr, profile)
     }
 
     /// Codes and classification of document `seq`'s feature row.
-    fn classify_row(
-        &mut self,
-        row: crate::features::SparseRow,
-        seq: u64,
-    ) -> (Vec<u32>, Vec<i32>, Classification) {
+    fn classify_row(&mut self, row: &SparseRow, seq: u64) -> (Vec<i32>, Classification) {
         // Rule 3: without a DIRECT feature (value 1.0) the row's scale is
         // set by its own AGR values.
         if !row.is_empty() && !row.vals.contains(&1.0) {
@@ -413,9 +570,9 @@ impl Classifier {
         int8_input(&self.model, &row.vals, &mut codes);
         let prediction = self
             .model
-            .predict_row(&row, Precision::Int8, &mut self.predict);
+            .predict_row(row, Precision::Int8, &mut self.predict);
         let class = classification(&self.model, &prediction, self.top_k);
-        (row.cols, codes, class)
+        (codes, class)
     }
 
     fn fill_globals(&self, report: &mut EpochReport) {

@@ -159,6 +159,7 @@ fn collect_epoch(
             Some(merged) => {
                 merged.docs_held += r.docs_held;
                 merged.rechecked += r.rechecked;
+                merged.patched += r.patched;
                 merged.reclassified += r.reclassified;
             }
         }

@@ -110,6 +110,7 @@ def run(binary, model, stream_path, epoch_docs, workers, window, n_records):
         "rss_kib_per_retained_doc": round(rss_kib / max(retained, 1), 1),
         "reclassified": sum(l["reclassified"] for l in lines),
         "rechecked": sum(l["rechecked"] for l in lines),
+        "patched": sum(l["patched"] for l in lines),
         "retractions": len(rows) - added,
     }
 

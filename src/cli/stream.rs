@@ -351,6 +351,7 @@ struct StatsRow<'a> {
     top_trigrams: Vec<TopTrigram>,
     label_counts: BTreeMap<&'a str, u64>,
     rechecked: u64,
+    patched: u64,
     reclassified: u64,
     /// From the epoch's last record read to its output written.
     latency_ms: f64,
@@ -481,6 +482,7 @@ impl Writer {
                 .map(|(l, &n)| (l.as_str(), n))
                 .collect(),
             rechecked: report.rechecked,
+            patched: report.patched,
             reclassified: report.reclassified,
             latency_ms: latency.as_secs_f64() * 1e3,
             elapsed_ms: self.started.elapsed().as_secs_f64() * 1e3,
@@ -492,6 +494,7 @@ impl Writer {
         if let Some(last) = self.last.as_mut() {
             last.flipped.clear();
             last.rechecked = 0;
+            last.patched = 0;
             last.reclassified = 0;
         }
         Ok(())

@@ -76,6 +76,9 @@ pub struct FeatureScratch {
     counts: Vec<u32>,
     present: Vec<u64>,
     distinct: Vec<u32>,
+    /// Per distinct trigram: the extra count of its best pentagram
+    /// (`u32::MAX` when it has none).
+    best: Vec<u32>,
     set: FxHashSet<u32>,
 }
 
@@ -92,6 +95,18 @@ impl FeatureScratch {
         }
         self.distinct.clear();
         self.set.clear();
+    }
+
+    /// The last extracted text's distinct trigrams (those the source knows)
+    /// as `(trigram, occurrences, extra count of its best pentagram)`, the
+    /// extra being `u32::MAX` for a trigram in no known pentagram. The
+    /// stream keeps this per document to tell which newly known pentagrams
+    /// can change its features.
+    pub fn profile(&self) -> impl Iterator<Item = (u32, u32, u32)> + '_ {
+        self.distinct
+            .iter()
+            .zip(&self.best)
+            .map(|(&t, &b)| (t, self.counts[t as usize], b))
     }
 
     /// Occurrences of trigram `t` in the current text.
@@ -160,9 +175,15 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     }
     // AGR: for each distinct trigram in first-occurrence order, its best
     // pentagram's white trigrams not yet set.
-    for &t in &scratch.distinct {
+    scratch.best.clear();
+    for i in 0..scratch.distinct.len() {
+        let t = scratch.distinct[i];
         let (list, appended) = lex.pentagram_lists(t);
-        let Some(best) = best_pentagram(list, appended, scratch) else {
+        let found = best_pentagram(list, appended, scratch);
+        scratch
+            .best
+            .push(found.map_or(u32::MAX, |(_, extra)| extra));
+        let Some((best, _)) = found else {
             continue;
         };
         for u in lex.pentagram_trigrams(best) {
@@ -182,8 +203,9 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
 
 /// The pentagram of `list` then `appended` (triples `(pentagram, other,
 /// other)` of a text trigram t) whose three trigram positions occur most
-/// often in the text, repeats counted; ties go to the earliest.
-fn best_pentagram(list: &[u32], appended: &[u32], scratch: &FeatureScratch) -> Option<u32> {
+/// often in the text, repeats counted; ties go to the earliest. Returns it
+/// with its count at the two positions other than t's.
+fn best_pentagram(list: &[u32], appended: &[u32], scratch: &FeatureScratch) -> Option<(u32, u32)> {
     let (first, rest, tail) = match list.split_first_chunk::<3>() {
         Some((first, rest)) => (first, rest, appended),
         None => {
@@ -194,7 +216,7 @@ fn best_pentagram(list: &[u32], appended: &[u32], scratch: &FeatureScratch) -> O
     let mut best = (first[0], scratch.count(first[1]) + scratch.count(first[2]));
     scan_pentagrams(rest, scratch, &mut best);
     scan_pentagrams(tail, scratch, &mut best);
-    Some(best.0)
+    Some(best)
 }
 
 /// Moves `best` (pentagram, extra count) to the first entry of `list` with

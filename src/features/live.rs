@@ -255,6 +255,17 @@ impl LiveLexicon {
         Some(tris)
     }
 
+    /// The index of an appended (stream-known) pentagram.
+    pub fn appended_id(&self, p: Pentagram) -> Option<u32> {
+        self.appended.index.get(&p.0).copied()
+    }
+
+    /// The first known pentagram of trigram `t`'s list, if any.
+    pub fn first_pentagram(&self, t: u32) -> Option<u32> {
+        let (list, appended) = self.pentagram_lists(t);
+        list.first().or(appended.first()).copied()
+    }
+
     /// Every trigram sharing a known pentagram with `t` (the trigrams whose
     /// best-pentagram choice can bring `t` into a document), `t` excluded.
     pub fn pentagram_neighbours(&self, t: u32, out: &mut Vec<u32>) {
