@@ -117,6 +117,9 @@ struct DocState {
     class: Classification,
 }
 
+/// A document's row, AGR features (trigram, position) and trigram profile.
+type Extracted = (SparseRow, Vec<(u32, u32)>, Vec<(u32, u32, u32)>);
+
 /// What a statistics change asks of the held documents.
 #[derive(Debug, Default)]
 struct Work {
@@ -536,7 +539,7 @@ impl Classifier {
 
     /// Feature row of a text, its AGR features (trigram, position) and its
     /// trigram profile (sorted by trigram).
-    fn features_of(&mut self, text: &str) -> (SparseRow, Vec<(u32, u32)>, Vec<(u32, u32, u32)>) {
+    fn features_of(&mut self, text: &str) -> Extracted {
         let pairs = extract_pairs(
             &self.live,
             self.model.meta.normalization,
