@@ -133,6 +133,10 @@ struct Work {
 /// The state of one worker of the streaming classifier.
 pub struct Classifier {
     model: Arc<Model>,
+    /// Imported SCYTH-5 models keep statuses and scores as stored: features
+    /// come from the model's lexicon and only N follows the stream.
+    frozen: bool,
+    user: Option<Arc<super::classify::UserRanking>>,
     live: LiveLexicon,
     top_k: usize,
     /// Column trigrams by (weight, df, index), for range queries.
@@ -164,6 +168,8 @@ impl Classifier {
         let white_columns = lex.white_columns() as u64;
         let trigrams = lex.n_trigrams() as u64;
         Classifier {
+            frozen: !model.meta.source.is_trained(),
+            user: None,
             model,
             live,
             top_k,
@@ -178,6 +184,12 @@ impl Classifier {
             predict: PredictScratch::default(),
             codes: Vec::new(),
         }
+    }
+
+    /// Ranks user-defined categories instead of the model's own.
+    pub fn with_user_categories(mut self, user: Option<Arc<super::classify::UserRanking>>) -> Self {
+        self.user = user;
+        self
     }
 
     /// The live statistics.
@@ -299,6 +311,9 @@ impl Classifier {
         }
         if let Some(n) = n_docs {
             self.live.set_n_docs(n);
+        }
+        if self.frozen {
+            return Work::default();
         }
         let new_max = df_max.unwrap_or(old_max);
         self.live.set_df_max(new_max);
@@ -540,12 +555,12 @@ impl Classifier {
     /// Feature row of a text, its AGR features (trigram, position) and its
     /// trigram profile (sorted by trigram).
     fn features_of(&mut self, text: &str) -> Extracted {
-        let pairs = extract_pairs(
-            &self.live,
-            self.model.meta.normalization,
-            text,
-            &mut self.features,
-        );
+        let norm = self.model.meta.normalization;
+        let pairs = if self.frozen {
+            extract_pairs(self.live.base(), norm, text, &mut self.features)
+        } else {
+            extract_pairs(&self.live, norm, text, &mut self.features)
+        };
         let row = SparseRow::from_pairs(&pairs);
         let agr = pairs
             .iter()
@@ -574,7 +589,10 @@ impl Classifier {
         let prediction = self
             .model
             .predict_row(row, Precision::Int8, &mut self.predict);
-        let class = classification(&self.model, &prediction, self.top_k);
+        let class = match &self.user {
+            Some(user) => user_classification(user, &prediction, self.top_k),
+            None => classification(&self.model, &prediction, self.top_k),
+        };
         (codes, class)
     }
 
@@ -630,6 +648,31 @@ pub fn classification(
 fn int8_input(model: &Model, vals: &[f32], out: &mut Vec<i32>) {
     let qp = input_codes(model.int8_weights.arithmetic, vals, out);
     out.push(qp.scale.to_bits() as i32);
+}
+
+/// The stream's record of a prediction ranked against user-defined
+/// categories (category ids index `user.categories`).
+pub fn user_classification(
+    user: &super::classify::UserRanking,
+    prediction: &crate::model::Prediction,
+    top_k: usize,
+) -> Classification {
+    let ranked = user
+        .categories
+        .rank(&prediction.embedding(), user.c0, user.slope);
+    let decided: Vec<_> = ranked
+        .iter()
+        .filter(|s| s.score >= user.threshold)
+        .collect();
+    Classification {
+        labels: decided.iter().map(|s| s.category as u32).collect(),
+        label_bits: decided.iter().map(|s| s.score.to_bits()).collect(),
+        top: ranked
+            .iter()
+            .take(top_k)
+            .map(|s| (s.category as u32, s.score.to_bits()))
+            .collect(),
+    }
 }
 
 /// Sums the diffs of equal records and drops the zeros.

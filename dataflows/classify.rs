@@ -41,6 +41,23 @@ pub struct StreamModel {
     pub pentagrams: Arc<PentagramIndex>,
     /// Categories listed per document.
     pub top_k: usize,
+    /// User-defined categories to rank instead of the model's own.
+    pub user: Option<Arc<UserRanking>>,
+}
+
+/// User-defined categories (`scyth categories build`) as the stream ranks
+/// them: by cosine of the embedding, rescaled as sigmoid((cos − c0) · k),
+/// decided at `threshold`.
+#[derive(Debug, Clone)]
+pub struct UserRanking {
+    /// The categories (mean embeddings).
+    pub categories: crate::model::categories::UserCategories,
+    /// The cosine that scores 0.5.
+    pub c0: f32,
+    /// Steepness k.
+    pub slope: f32,
+    /// Decision threshold on the rescaled score.
+    pub threshold: f32,
 }
 
 impl StreamModel {
@@ -51,7 +68,14 @@ impl StreamModel {
             model,
             pentagrams,
             top_k,
+            user: None,
         }
+    }
+
+    /// Ranks user-defined categories instead of the model's own.
+    pub fn with_user_categories(mut self, user: UserRanking) -> StreamModel {
+        self.user = Some(Arc::new(user));
+        self
     }
 }
 
@@ -137,7 +161,8 @@ pub fn classify<'scope>(
                 shared.model.clone(),
                 shared.pentagrams.clone(),
                 shared.top_k,
-            );
+            )
+            .with_user_categories(shared.user.clone());
             let mut stash: BTreeMap<u64, Pending> = BTreeMap::new();
             let mut changes = Vec::new();
             move |(docs_in, docs_frontier), (stats_in, stats_frontier), output| {

@@ -15,7 +15,7 @@ pub mod run;
 pub mod stats;
 
 pub use classifier::{Classification, Classifier, EpochReport, StatChange};
-pub use classify::{StreamModel, classify, statistics};
+pub use classify::{StreamModel, UserRanking, classify, statistics};
 pub use driver::{DocChange, StreamError, StreamStats, run_df_stream};
 pub use run::{EpochOutput, Sink, Source, run_classification};
 pub use stats::{df_max, distinct_trigrams, document_count, document_frequencies};

@@ -190,7 +190,7 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
 /// Loads a categories file made for `model` (same embedding size; a
 /// different model checksum is reported but allowed, e.g. a re-imported
 /// checkpoint).
-fn load_categories(path: &std::path::Path, model: &Model) -> Result<UserCategories> {
+pub fn load_categories(path: &std::path::Path, model: &Model) -> Result<UserCategories> {
     let cats = UserCategories::load(path)?;
     anyhow::ensure!(
         cats.dim == model.meta.shape.e,

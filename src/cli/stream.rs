@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use scyth::dataflows::{Classification, EpochOutput, EpochReport, StreamModel, run_classification};
+use scyth::dataflows::{
+    Classification, EpochOutput, EpochReport, StreamModel, UserRanking, run_classification,
+};
 use scyth::io::{Record, RecordError};
-use scyth::model::Model;
 use scyth::text::Trigram;
 use serde::Serialize;
 
@@ -64,6 +65,19 @@ pub struct StreamArgs {
     /// File with one `host:port` per process, for `--processes` > 1.
     #[arg(long, short = 'H')]
     pub hostfile: Option<PathBuf>,
+    /// Rank user-defined categories (`scyth categories build`) by embedding
+    /// similarity instead of the model's own categories.
+    #[arg(long)]
+    pub categories: Option<PathBuf>,
+    /// With --categories: the cosine that scores 0.5 in sigmoid((cos − c0)·k).
+    #[arg(long, default_value_t = scyth::model::categories::DEFAULT_C0)]
+    pub c0: f32,
+    /// With --categories: the steepness k in sigmoid((cos − c0)·k).
+    #[arg(long = "slope", default_value_t = scyth::model::categories::DEFAULT_K)]
+    pub slope: f32,
+    /// With --categories: decide every category scoring at least this.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f32,
     /// Stop reading while this many epochs are in flight (backpressure).
     #[arg(long, default_value_t = 4)]
     pub max_lag: u64,
@@ -82,27 +96,35 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
     }
     let config = timely_config(&args)?;
     let model = Arc::new(args.model.load()?);
-    if !model.meta.source.is_trained() {
-        bail!(
-            "{} is an imported SCYTH-5 model: its statuses and scores are frozen as stored \
-             (no df), so the stream cannot update them; stream a model trained by scyth",
-            args.model.model.display()
-        );
+    let mut shared = StreamModel::new(model.clone(), args.top_k.max(1));
+    let mut label_names = model.meta.labels.clone();
+    if let Some(path) = &args.categories {
+        let categories = super::classify::load_categories(path, &model)?;
+        label_names = categories
+            .categories
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        shared = shared.with_user_categories(UserRanking {
+            categories,
+            c0: args.c0,
+            slope: args.slope,
+            threshold: args.threshold,
+        });
     }
-    let shared = StreamModel::new(model.clone(), args.top_k.max(1));
     let leader = args.process == 0;
 
     let (source, sink, failures) = if leader {
         let items = spawn_reader(&args.input)?;
         let failures = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let writer = Writer {
-            model: model.clone(),
+            labels: label_names.clone(),
             out: open_send_output(&args.output)?,
             stats: args.stats.as_deref().map(open_send_output).transpose()?,
             ids: BTreeMap::new(),
             errors: VecDeque::new(),
             closed: VecDeque::new(),
-            label_counts: vec![0; model.meta.labels.len()],
+            label_counts: vec![0; label_names.len()],
             live: 0,
             last: None,
             started: Instant::now(),
@@ -290,7 +312,8 @@ fn make_source(
 /// Writes epochs in order: error rows of the epoch's bad records, then its
 /// classification changes, then its statistics line.
 struct Writer {
-    model: Arc<Model>,
+    /// Names of the category ids in the classifications.
+    labels: Vec<String>,
     out: Box<dyn Write + Send>,
     stats: Option<Box<dyn Write + Send>>,
     /// Record id per sequence number, while the document may still change.
@@ -387,8 +410,8 @@ impl Writer {
         }
         for (seq, class, diff) in &epoch.changes {
             self.count(class, *diff);
-            let model = self.model.clone();
-            let name = |c: u32| model.meta.labels[c as usize].as_str();
+            let labels = &self.labels;
+            let name = |c: u32| labels.get(c as usize).map_or("?", String::as_str);
             let id = self.ids.get(seq).map_or("", String::as_str);
             let row = ChangeRow {
                 epoch: e,
@@ -435,8 +458,9 @@ impl Writer {
     fn count(&mut self, class: &Classification, diff: isize) {
         self.live = self.live.saturating_add_signed(diff as i64);
         for &c in &class.labels {
-            let n = &mut self.label_counts[c as usize];
-            *n = n.saturating_add_signed(diff as i64);
+            if let Some(n) = self.label_counts.get_mut(c as usize) {
+                *n = n.saturating_add_signed(diff as i64);
+            }
         }
     }
 
@@ -474,8 +498,6 @@ impl Writer {
                 })
                 .collect(),
             label_counts: self
-                .model
-                .meta
                 .labels
                 .iter()
                 .zip(&self.label_counts)

@@ -234,3 +234,105 @@ fn stream_two_processes_equal_one_process() {
         .collect();
     assert_eq!(cluster, single);
 }
+
+/// Runs a `scyth` subcommand that must succeed.
+fn scyth_ok(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().expect("scyth runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// The live stream results by id as (labels, top labels, top scores).
+fn results_by_id(rows: &[Value]) -> BTreeMap<String, (Value, Vec<Value>, Vec<f64>)> {
+    live_results(rows)
+        .into_iter()
+        .map(|(id, r)| {
+            let top = r["top"].as_array().expect("top").clone();
+            (
+                id,
+                (
+                    r["labels"].clone(),
+                    top.iter().map(|t| t["label"].clone()).collect(),
+                    top.iter()
+                        .map(|t| t["probability"].as_f64().expect("p"))
+                        .collect(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// An imported SCYTH-5 model streams with frozen statistics, so the stream
+/// gives exactly what `scyth classify` gives, with the model's categories
+/// and with user-defined ones.
+#[test]
+fn stream_of_an_imported_model_equals_batch_with_and_without_user_categories() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let s5 = path("s5.scyth");
+    let export = fixture("fixtures/scyth5/int8").display().to_string();
+    scyth_ok(&["import", "--from", &export, "--output", &s5]);
+    let cats = path("cats.json");
+    let train = fixture("fixtures/corpus/train.csv").display().to_string();
+    scyth_ok(&[
+        "categories",
+        "build",
+        "--model",
+        &s5,
+        "--input",
+        &train,
+        "--output",
+        &cats,
+    ]);
+
+    for extra in [vec![], vec!["--categories", cats.as_str()]] {
+        let mut stream_args = vec!["-m", s5.as_str(), "-i", dev_path(), "--epoch-docs", "17"];
+        stream_args.extend(&extra);
+        let (code, rows, err) = stream(&stream_args, None);
+        assert_eq!(code, 0, "{err}");
+        let mut classify_args = vec![
+            "classify",
+            "-m",
+            s5.as_str(),
+            "-i",
+            dev_path(),
+            "--output-format",
+            "jsonl",
+        ];
+        classify_args.extend(&extra);
+        let batch: Vec<Value> = scyth_ok(&classify_args)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("JSON"))
+            .collect();
+        let streamed = results_by_id(&rows);
+        assert_eq!(streamed.len(), batch.len());
+        for row in &batch {
+            let id = row["id"].as_str().expect("id");
+            let (labels, top, probs) = &streamed[id];
+            assert_eq!(labels, &row["labels"], "{id} {extra:?}");
+            let want_top: Vec<Value> = row["top"]
+                .as_array()
+                .expect("top")
+                .iter()
+                .map(|t| t["label"].clone())
+                .collect();
+            assert_eq!(top, &want_top, "{id} {extra:?}");
+            let want_p: Vec<f64> = row["top"]
+                .as_array()
+                .expect("top")
+                .iter()
+                .map(|t| t["probability"].as_f64().expect("p"))
+                .collect();
+            assert_eq!(probs, &want_p, "{id} {extra:?}");
+        }
+    }
+}
+
+fn dev_path() -> &'static str {
+    static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(dev);
+    &DEV
+}
