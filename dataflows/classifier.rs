@@ -471,7 +471,9 @@ impl Classifier {
         for &(t, _, _) in &profile {
             self.text_index.entry(t).or_default().push(seq);
         }
-        let (codes, class) = self.classify_row(&row, seq);
+        let mut codes = Vec::new();
+        int8_input(&self.model, &row.vals, &mut codes);
+        let class = self.classify_row(&row, seq);
         for &(t, _) in &agr {
             self.agr_index.entry(t).or_default().push(seq);
         }
@@ -542,10 +544,10 @@ impl Classifier {
             doc.row = row;
             return None;
         }
-        let (codes, class) = self.classify_row(&row, seq);
+        let class = self.classify_row(&row, seq);
         let doc = self.docs.get_mut(&seq)?;
         doc.row = row;
-        doc.codes = codes;
+        std::mem::swap(&mut doc.codes, &mut self.codes);
         if class == doc.class {
             return None;
         }
@@ -575,8 +577,8 @@ impl Classifier {
         (row, agr, profile)
     }
 
-    /// Codes and classification of document `seq`'s feature row.
-    fn classify_row(&mut self, row: &SparseRow, seq: u64) -> (Vec<i32>, Classification) {
+    /// Classification of document `seq`'s feature row.
+    fn classify_row(&mut self, row: &SparseRow, seq: u64) -> Classification {
         // Rule 3: without a DIRECT feature (value 1.0) the row's scale is
         // set by its own AGR values.
         if !row.is_empty() && !row.vals.contains(&1.0) {
@@ -584,16 +586,13 @@ impl Classifier {
         } else {
             self.scale_sensitive.remove(&seq);
         }
-        let mut codes = Vec::new();
-        int8_input(&self.model, &row.vals, &mut codes);
         let prediction = self
             .model
             .predict_row(row, Precision::Int8, &mut self.predict);
-        let class = match &self.user {
+        match &self.user {
             Some(user) => user_classification(user, &prediction, self.top_k),
             None => classification(&self.model, &prediction, self.top_k),
-        };
-        (codes, class)
+        }
     }
 
     fn fill_globals(&self, report: &mut EpochReport) {
@@ -657,19 +656,18 @@ pub fn user_classification(
     prediction: &crate::model::Prediction,
     top_k: usize,
 ) -> Classification {
-    let ranked = user
-        .categories
-        .rank(&prediction.embedding(), user.c0, user.slope);
-    let decided: Vec<_> = ranked
-        .iter()
-        .filter(|s| s.score >= user.threshold)
-        .collect();
+    let (decided, top) = user.categories.decide(
+        &prediction.embedding(),
+        user.c0,
+        user.slope,
+        user.threshold,
+        top_k,
+    );
     Classification {
         labels: decided.iter().map(|s| s.category as u32).collect(),
         label_bits: decided.iter().map(|s| s.score.to_bits()).collect(),
-        top: ranked
+        top: top
             .iter()
-            .take(top_k)
             .map(|s| (s.category as u32, s.score.to_bits()))
             .collect(),
     }

@@ -90,12 +90,8 @@ pub fn statistics<'scope>(
     let (base_docs, base_max) = (lex.n_docs, lex.df_max);
 
     let n = document_count(docs.clone()).map(move |((), n)| StatChange::Docs(base_docs + n));
-    let df = document_frequencies(distinct_trigrams(docs.clone(), norm)).map(move |(t, df)| {
-        let base = lex
-            .lookup(crate::text::Trigram(t))
-            .map_or(0, |i| lex.df[i as usize]);
-        (t, base + df)
-    });
+    let df = document_frequencies(distinct_trigrams(docs.clone(), norm))
+        .map(move |(t, df)| (t, lex.df_of(crate::text::Trigram(t)) + df));
     let max = df_max(df.clone()).map(move |((), m)| StatChange::DfMax(m.max(base_max)));
     let df = df.map(|(t, df)| StatChange::Df(t, df));
 

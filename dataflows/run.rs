@@ -83,8 +83,9 @@ pub fn run_classification(
         };
         let lag = max_lag.max(1);
         let mut next_out = 0u64;
-        let mut emit = |upto: u64| -> anyhow::Result<()> {
-            while next_out < upto {
+        // Hands over, in order, the fed epochs the probe has passed.
+        let mut emit = |fed: u64| -> anyhow::Result<()> {
+            while next_out < fed && !probe.less_equal(&next_out) {
                 sink(collect_epoch(next_out, &classes, &reports))?;
                 next_out += 1;
             }
@@ -103,7 +104,7 @@ pub fn run_classification(
             input.flush();
             let oldest = epoch.saturating_sub(lag);
             worker.step_while(|| probe.less_than(&oldest));
-            if let Err(e) = emit(completed(&probe, epoch)) {
+            if let Err(e) = emit(epoch) {
                 break Err(e);
             }
         };
@@ -122,11 +123,6 @@ pub fn run_classification(
         Some(error) => Err(StreamError::Sink(error)),
         None => Ok(()),
     }
-}
-
-/// The number of leading epochs the probe has passed (≤ `fed`).
-fn completed(probe: &ProbeHandle<u64>, fed: u64) -> u64 {
-    (0..fed).find(|t| probe.less_equal(t)).unwrap_or(fed)
 }
 
 /// Takes epoch `epoch`'s updates out of the shared buffers.

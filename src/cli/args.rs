@@ -101,3 +101,20 @@ impl ThreadArgs {
             .context("starting worker threads")
     }
 }
+
+/// User-defined categories (`scyth categories build`) ranked by embedding
+/// similarity instead of the model's own categories.
+#[derive(Args, Clone, Debug)]
+pub struct CategoryArgs {
+    /// Rank user-defined categories (`scyth categories build`) by embedding
+    /// similarity instead of the model's own categories; `--threshold`
+    /// (default 0.5) then applies to the rescaled similarity.
+    #[arg(long)]
+    pub categories: Option<PathBuf>,
+    /// With --categories: the cosine that scores 0.5 in sigmoid((cos − c0)·k).
+    #[arg(long, default_value_t = scyth::model::categories::DEFAULT_C0)]
+    pub c0: f32,
+    /// With --categories: the steepness k in sigmoid((cos − c0)·k).
+    #[arg(long = "slope", default_value_t = scyth::model::categories::DEFAULT_K)]
+    pub slope: f32,
+}

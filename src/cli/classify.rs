@@ -12,7 +12,7 @@ use scyth::model::categories::UserCategories;
 use scyth::model::{Model, Precision, PredictScratch};
 
 use super::Outcome;
-use super::args::{InputArgs, ModelArgs, ThreadArgs, parse_precision};
+use super::args::{CategoryArgs, InputArgs, ModelArgs, ThreadArgs, parse_precision};
 use super::output::{Contribution, OutputFormat, ResultRow, RowWriter, Scored, open_output};
 
 /// Options of `scyth classify`.
@@ -40,17 +40,8 @@ pub struct ClassifyArgs {
     /// Add the features that contributed most to the top label.
     #[arg(long, conflicts_with = "categories")]
     pub explain: bool,
-    /// Rank user-defined categories (`scyth categories build`) by embedding
-    /// similarity instead of the model's own categories; `--threshold`
-    /// (default 0.5) then applies to the rescaled similarity.
-    #[arg(long)]
-    pub categories: Option<PathBuf>,
-    /// With --categories: the cosine that scores 0.5 in sigmoid((cos − c0)·k).
-    #[arg(long, default_value_t = scyth::model::categories::DEFAULT_C0)]
-    pub c0: f32,
-    /// With --categories: the steepness k in sigmoid((cos − c0)·k).
-    #[arg(long = "slope", default_value_t = scyth::model::categories::DEFAULT_K)]
-    pub slope: f32,
+    #[command(flatten)]
+    pub user: CategoryArgs,
     #[command(flatten)]
     pub threads: ThreadArgs,
 }
@@ -68,20 +59,21 @@ pub fn classify_record(
 ) -> ResultRow {
     let pred = model.predict_text(&rec.text, args.precision, scratch);
     if let Some(cats) = categories {
-        let ranked = cats.rank(&pred.embedding(), args.c0, args.slope);
         let threshold = args.threshold.unwrap_or(0.5);
+        let (decided, top) = cats.decide(
+            &pred.embedding(),
+            args.user.c0,
+            args.user.slope,
+            threshold,
+            args.top_k,
+        );
         let name = |i: usize| cats.categories[i].name.clone();
         return ResultRow {
             id: rec.id.clone(),
             line: rec.line,
-            labels: ranked
+            labels: decided.iter().map(|s| name(s.category)).collect(),
+            top: top
                 .iter()
-                .filter(|s| s.score >= threshold)
-                .map(|s| name(s.category))
-                .collect(),
-            top: ranked
-                .iter()
-                .take(args.top_k)
                 .map(|s| Scored {
                     label: name(s.category),
                     probability: s.score,
@@ -133,7 +125,7 @@ pub fn classify_record(
 /// Runs `scyth classify`.
 pub fn run(args: ClassifyArgs) -> Result<Outcome> {
     let model = args.model.load()?;
-    let categories = match &args.categories {
+    let categories = match &args.user.categories {
         Some(path) => Some(load_categories(path, &model)?),
         None => None,
     };

@@ -24,7 +24,7 @@ use scyth::text::Trigram;
 use serde::Serialize;
 
 use super::Outcome;
-use super::args::{InputArgs, ModelArgs};
+use super::args::{CategoryArgs, InputArgs, ModelArgs};
 
 /// Options of `scyth stream`.
 #[derive(Args, Debug)]
@@ -65,16 +65,8 @@ pub struct StreamArgs {
     /// File with one `host:port` per process, for `--processes` > 1.
     #[arg(long, short = 'H')]
     pub hostfile: Option<PathBuf>,
-    /// Rank user-defined categories (`scyth categories build`) by embedding
-    /// similarity instead of the model's own categories.
-    #[arg(long)]
-    pub categories: Option<PathBuf>,
-    /// With --categories: the cosine that scores 0.5 in sigmoid((cos − c0)·k).
-    #[arg(long, default_value_t = scyth::model::categories::DEFAULT_C0)]
-    pub c0: f32,
-    /// With --categories: the steepness k in sigmoid((cos − c0)·k).
-    #[arg(long = "slope", default_value_t = scyth::model::categories::DEFAULT_K)]
-    pub slope: f32,
+    #[command(flatten)]
+    pub user: CategoryArgs,
     /// With --categories: decide every category scoring at least this.
     #[arg(long, default_value_t = 0.5)]
     pub threshold: f32,
@@ -98,7 +90,7 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
     let model = Arc::new(args.model.load()?);
     let mut shared = StreamModel::new(model.clone(), args.top_k.max(1));
     let mut label_names = model.meta.labels.clone();
-    if let Some(path) = &args.categories {
+    if let Some(path) = &args.user.categories {
         let categories = super::classify::load_categories(path, &model)?;
         label_names = categories
             .categories
@@ -107,8 +99,8 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
             .collect();
         shared = shared.with_user_categories(UserRanking {
             categories,
-            c0: args.c0,
-            slope: args.slope,
+            c0: args.user.c0,
+            slope: args.user.slope,
             threshold: args.threshold,
         });
     }
@@ -435,9 +427,12 @@ impl Writer {
             serde_json::to_writer(&mut self.out, &row)?;
             self.out.write_all(b"\n")?;
         }
-        for (seq, _, diff) in &epoch.changes {
-            // A document retracted for good needs no id any more.
-            if *diff < 0 && !epoch.changes.iter().any(|(s, _, d)| s == seq && *d > 0) {
+        // A document retracted for good needs no id any more. Changes are
+        // ordered by document, retraction first, so a re-issued document's
+        // retraction is followed by its new result.
+        for (i, (seq, _, diff)) in epoch.changes.iter().enumerate() {
+            let reissued = epoch.changes.get(i + 1).is_some_and(|(s, _, _)| s == seq);
+            if *diff < 0 && !reissued {
                 self.ids.remove(seq);
             }
         }

@@ -140,6 +140,11 @@ impl Lexicon {
         }
     }
 
+    /// The df of a trigram in these statistics (0 when unseen).
+    pub fn df_of(&self, t: Trigram) -> u32 {
+        self.lookup(t).map_or(0, |i| self.df[i as usize])
+    }
+
     /// The trigram at an index.
     pub fn trigram(&self, index: u32) -> Trigram {
         Trigram(self.keys[index as usize])

@@ -180,9 +180,7 @@ impl LiveLexicon {
 
     /// The model's df of a packed trigram (0 when the model never saw it).
     pub fn base_df(&self, key: u64) -> u32 {
-        self.base
-            .lookup(Trigram(key))
-            .map_or(0, |i| self.base.df[i as usize])
+        self.base.df_of(Trigram(key))
     }
 
     /// Character weight of trigram `t`.

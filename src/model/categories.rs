@@ -156,6 +156,26 @@ impl UserCategories {
         std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
     }
 
+    /// The categories decided at `threshold` (best first) and the `top_k`
+    /// best, from [`UserCategories::rank`]: what batch and stream report.
+    pub fn decide(
+        &self,
+        embedding: &[f32],
+        c0: f32,
+        k: f32,
+        threshold: f32,
+        top_k: usize,
+    ) -> (Vec<CategoryScore>, Vec<CategoryScore>) {
+        let ranked = self.rank(embedding, c0, k);
+        let decided = ranked
+            .iter()
+            .filter(|s| s.score >= threshold)
+            .copied()
+            .collect();
+        let top = ranked.into_iter().take(top_k).collect();
+        (decided, top)
+    }
+
     /// Every category's score for an (L2-normalized or not) embedding, best
     /// first (ties to the earlier category).
     pub fn rank(&self, embedding: &[f32], c0: f32, k: f32) -> Vec<CategoryScore> {
