@@ -45,13 +45,16 @@ type ClassUpdates = Shared<Vec<((u64, Classification), u64, isize)>>;
 
 /// Runs the stream on the workers of `config` until the source ends and
 /// every epoch has been handed to the sink. At most `max_lag` epochs are in
-/// flight at once (at least 1).
+/// flight at once (at least 1). The source's first batch is epoch
+/// `first_epoch` (0 for a new stream; a restarted stream feeds everything
+/// it had committed as one batch at its last committed epoch).
 pub fn run_classification(
     config: timely::Config,
     shared: StreamModel,
     source: Source,
     sink: Sink,
     max_lag: u64,
+    first_epoch: u64,
 ) -> Result<(), StreamError> {
     let io: Shared<Option<(Source, Sink)>> = Arc::new(Mutex::new(Some((source, sink))));
     let failure: Shared<Option<anyhow::Error>> = Arc::default();
@@ -82,7 +85,8 @@ pub fn run_classification(
             return;
         };
         let lag = max_lag.max(1);
-        let mut next_out = 0u64;
+        input.advance_to(first_epoch);
+        let mut next_out = first_epoch;
         // Hands over, in order, the fed epochs the probe has passed.
         let mut emit = |fed: u64| -> anyhow::Result<()> {
             while next_out < fed && !probe.less_equal(&next_out) {
@@ -91,7 +95,7 @@ pub fn run_classification(
             }
             Ok(())
         };
-        let mut epoch = 0u64;
+        let mut epoch = first_epoch;
         let result = loop {
             let Some(batch) = source() else {
                 break Ok(());

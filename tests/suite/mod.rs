@@ -6,6 +6,7 @@ mod spec;
 mod stream;
 mod stream_classify;
 mod stream_cli;
+mod stream_state;
 mod words;
 
 /// The `text` column of a fixture CSV (path relative to the crate root),

@@ -105,6 +105,7 @@ fn run(model: &Arc<Model>, workers: usize, batches: Vec<Vec<DocChange>>) -> Vec<
             Ok(())
         }),
         2,
+        0,
     )
     .expect("stream runs");
     Arc::try_unwrap(outputs)

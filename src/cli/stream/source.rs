@@ -1,0 +1,328 @@
+//! The stream's epoch source: reads records on a thread, groups them into
+//! epochs by count or time, numbers documents, retracts those leaving the
+//! window, and — with `--state` — logs each epoch before the dataflow sees
+//! it. After a restart it first hands over what the state recovered: the
+//! committed documents as one batch, then the logged but uncommitted epochs
+//! one by one, then it skips the input items already consumed and reads on.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use scyth::dataflows::DocChange;
+use scyth::io::journal::{EpochEntry, LoggedDoc, LoggedError, Recovery};
+use scyth::io::{Record, RecordError};
+
+use super::super::args::InputArgs;
+use super::writer::Writer;
+
+/// One input item as the reader thread hands it over.
+type Item = Result<Record, RecordError>;
+
+/// Reads records on a thread so that epochs can close on time while the
+/// input is quiet. The channel is bounded: a lagging stream stops reading.
+pub(super) fn spawn_reader(input: &InputArgs) -> Result<Receiver<Item>> {
+    let mut reader = input.open()?;
+    let (tx, rx) = sync_channel::<Item>(4096);
+    std::thread::Builder::new()
+        .name("scyth-reader".into())
+        .spawn(move || {
+            for item in reader.by_ref() {
+                if tx.send(item).is_err() {
+                    break;
+                }
+            }
+        })
+        .context("starting the reader thread")?;
+    Ok(rx)
+}
+
+/// How epochs are cut and documents kept.
+pub(super) struct EpochRules {
+    /// Close an epoch after this many records.
+    pub epoch_docs: usize,
+    /// Or this long after its first record.
+    pub epoch_ms: Option<Duration>,
+    /// Keep only the most recent N documents.
+    pub window: Option<usize>,
+}
+
+/// The source's state between epochs.
+pub(super) struct EpochSource {
+    items: Receiver<Item>,
+    rules: EpochRules,
+    writer: Arc<Mutex<Writer>>,
+    /// Bad records so far (the exit code).
+    failures: Arc<AtomicU64>,
+    /// A reason to stop that is not the input's end.
+    fatal: Arc<Mutex<Option<anyhow::Error>>>,
+    next_seq: u64,
+    /// Documents in the window, oldest first (only with a window).
+    held: VecDeque<(u64, String)>,
+    ended: bool,
+    /// The next epoch's number.
+    epoch: u64,
+    /// Input items consumed so far, and the line of the last one.
+    consumed: u64,
+    last_line: u64,
+    /// Input items to skip (consumed before a restart).
+    to_skip: u64,
+    /// Committed documents of a restart, handed over first as one batch.
+    committed: Option<Vec<LoggedDoc>>,
+    /// Logged, uncommitted epochs of a restart, handed over next.
+    replay: VecDeque<EpochEntry>,
+}
+
+impl EpochSource {
+    /// A source reading `items` by `rules`, continuing from `recovery`
+    /// (the default recovery starts a new stream).
+    pub fn new(
+        items: Receiver<Item>,
+        rules: EpochRules,
+        writer: Arc<Mutex<Writer>>,
+        recovery: Recovery,
+    ) -> EpochSource {
+        let held = match rules.window {
+            Some(_) => recovery
+                .committed_docs
+                .iter()
+                .map(|d| (d.seq, d.text.clone()))
+                .collect(),
+            None => VecDeque::new(),
+        };
+        EpochSource {
+            items,
+            rules,
+            writer,
+            failures: Arc::new(AtomicU64::new(recovery.failures)),
+            fatal: Arc::default(),
+            next_seq: recovery.next_seq,
+            held,
+            ended: false,
+            epoch: recovery.next_epoch,
+            consumed: recovery.consumed,
+            last_line: recovery.last_line,
+            to_skip: recovery.consumed,
+            committed: recovery.commit.map(|_| recovery.committed_docs),
+            replay: recovery.replay.into(),
+        }
+    }
+
+    /// Bad records over the whole stream, restarts included.
+    pub fn failures(&self) -> Arc<AtomicU64> {
+        self.failures.clone()
+    }
+
+    /// Where a fatal error (input does not match the state, the log cannot
+    /// be written) is left when the source stops early.
+    pub fn fatal(&self) -> Arc<Mutex<Option<anyhow::Error>>> {
+        self.fatal.clone()
+    }
+
+    /// The next epoch's document changes; `None` ends the stream.
+    pub fn next_batch(&mut self) -> Option<Vec<DocChange>> {
+        if let Some(docs) = self.committed.take() {
+            return Some(self.hand_over_committed(docs));
+        }
+        if let Some(entry) = self.replay.pop_front() {
+            return Some(self.hand_over_logged(entry));
+        }
+        if self.ended {
+            return None;
+        }
+        if let Err(e) = self.skip_consumed() {
+            return self.stop(e);
+        }
+        let entry = self.read_epoch()?;
+        let logged = match self.lock_writer().journal.as_mut() {
+            Some(journal) => journal.append(entry.clone()),
+            None => Ok(()),
+        };
+        if let Err(e) = logged {
+            return self.stop(e);
+        }
+        Some(self.hand_over_logged(entry))
+    }
+
+    fn stop(&mut self, error: anyhow::Error) -> Option<Vec<DocChange>> {
+        self.ended = true;
+        *self.fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
+        None
+    }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The documents a restart had committed, as one batch.
+    fn hand_over_committed(&mut self, docs: Vec<LoggedDoc>) -> Vec<DocChange> {
+        let mut w = self.lock_writer();
+        w.closed.push_back(Instant::now());
+        docs.into_iter()
+            .map(|d| {
+                w.ids.insert(d.seq, d.id);
+                (d.seq, d.text, 1)
+            })
+            .collect()
+    }
+
+    /// One logged epoch (read now, or replayed after a restart) as a batch:
+    /// its documents, its window retractions, its bad records as error rows.
+    fn hand_over_logged(&mut self, entry: EpochEntry) -> Vec<DocChange> {
+        let mut batch = Vec::with_capacity(entry.docs.len() + entry.retract.len());
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        for doc in entry.docs {
+            w.ids.insert(doc.seq, doc.id);
+            if self.rules.window.is_some() {
+                self.held.push_back((doc.seq, doc.text.clone()));
+            }
+            batch.push((doc.seq, doc.text, 1));
+        }
+        for seq in entry.retract {
+            if let Some(at) = self.held.iter().position(|(s, _)| *s == seq)
+                && let Some((seq, text)) = self.held.remove(at)
+            {
+                batch.push((seq, text, -1));
+            }
+        }
+        for error in entry.errors {
+            w.errors.push_back((
+                entry.epoch,
+                RecordError {
+                    line: error.line,
+                    id: error.id,
+                    reason: error.reason,
+                },
+            ));
+        }
+        w.closed.push_back(Instant::now());
+        batch
+    }
+
+    /// Skips the input items a restarted stream had consumed, checking that
+    /// the last one sits on the line the state recorded.
+    fn skip_consumed(&mut self) -> Result<()> {
+        let total = self.to_skip;
+        let mut skipped = 0;
+        while self.to_skip > 0 {
+            let item = self.items.recv().map_err(|_| {
+                anyhow!(
+                    "the input ended after {skipped} records, but the state had consumed {total}: \
+                     restart with the same input"
+                )
+            })?;
+            skipped += 1;
+            self.to_skip -= 1;
+            if self.to_skip == 0 {
+                let line = item_line(&item);
+                anyhow::ensure!(
+                    line == self.last_line,
+                    "the input does not match the state: record {total} starts on line {line}, \
+                     the state has line {}; restart with the same input",
+                    self.last_line
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the next epoch's records: up to `epoch_docs`, or what arrived
+    /// within `epoch_ms` of the first. `None` when the input has ended.
+    fn read_epoch(&mut self) -> Option<EpochEntry> {
+        let mut entry = EpochEntry {
+            epoch: self.epoch,
+            consumed: self.consumed,
+            last_line: self.last_line,
+            docs: Vec::new(),
+            errors: Vec::new(),
+            retract: Vec::new(),
+        };
+        let mut deadline: Option<Instant> = None;
+        while entry.docs.len() + entry.errors.len() < self.rules.epoch_docs {
+            let item = match deadline {
+                None => self
+                    .items
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+                Some(d) => self
+                    .items
+                    .recv_timeout(d.saturating_duration_since(Instant::now())),
+            };
+            let item = match item {
+                Ok(item) => item,
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.ended = true;
+                    break;
+                }
+            };
+            if deadline.is_none() {
+                deadline = self.rules.epoch_ms.map(|ms| Instant::now() + ms);
+            }
+            self.consumed += 1;
+            self.last_line = item_line(&item);
+            match checked(item) {
+                Ok(rec) => {
+                    entry.docs.push(LoggedDoc {
+                        seq: self.next_seq,
+                        id: rec.id,
+                        text: rec.text,
+                    });
+                    self.next_seq += 1;
+                }
+                Err(e) => {
+                    self.failures.fetch_add(1, Ordering::Relaxed);
+                    entry.errors.push(LoggedError {
+                        line: e.line,
+                        id: e.id,
+                        reason: e.reason,
+                    });
+                }
+            }
+        }
+        if entry.docs.is_empty() && entry.errors.is_empty() && self.ended {
+            return None;
+        }
+        if let Some(n) = self.rules.window {
+            let kept = self.held.len() + entry.docs.len();
+            let over = kept.saturating_sub(n);
+            entry
+                .retract
+                .extend(self.held.iter().take(over).map(|(s, _)| *s));
+            let from_new = over.saturating_sub(self.held.len());
+            entry
+                .retract
+                .extend(entry.docs.iter().take(from_new).map(|d| d.seq));
+        }
+        entry.consumed = self.consumed;
+        entry.last_line = self.last_line;
+        self.epoch += 1;
+        Some(entry)
+    }
+}
+
+/// The line an input item starts on.
+fn item_line(item: &Item) -> u64 {
+    match item {
+        Ok(rec) => rec.line,
+        Err(e) => e.line,
+    }
+}
+
+/// Rejects records whose text is blank.
+fn checked(item: Item) -> Item {
+    item.and_then(|rec| {
+        if rec.text.trim().is_empty() {
+            Err(RecordError {
+                line: rec.line,
+                id: Some(rec.id.clone()),
+                reason: "empty text".into(),
+            })
+        } else {
+            Ok(rec)
+        }
+    })
+}
