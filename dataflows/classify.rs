@@ -43,6 +43,9 @@ pub struct StreamModel {
     pub top_k: usize,
     /// User-defined categories to rank instead of the model's own.
     pub user: Option<Arc<UserRanking>>,
+    /// With a tokenizer, the stream also maintains word statistics
+    /// ([`super::words::word_statistics`]).
+    pub words: Option<Arc<crate::words::WordTokenizer>>,
 }
 
 /// User-defined categories (`scyth categories build`) as the stream ranks
@@ -69,6 +72,27 @@ impl StreamModel {
             pentagrams,
             top_k,
             user: None,
+            words: None,
+        }
+    }
+
+    /// Also maintains word statistics with `tokenizer`.
+    pub fn with_words(mut self, tokenizer: Arc<crate::words::WordTokenizer>) -> StreamModel {
+        self.words = Some(tokenizer);
+        self
+    }
+
+    /// The names of the category ids in classifications (the user's
+    /// categories when ranked, else the model's labels).
+    pub fn label_names(&self) -> Vec<String> {
+        match &self.user {
+            Some(u) => u
+                .categories
+                .categories
+                .iter()
+                .map(|c| c.name.clone())
+                .collect(),
+            None => self.model.meta.labels.clone(),
         }
     }
 

@@ -19,6 +19,8 @@ use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use super::classifier::{Classification, EpochReport};
 use super::classify::{StreamModel, classify, statistics};
 use super::driver::{DocChange, StreamError};
+use super::words::word_statistics;
+use crate::words::WordCount;
 
 /// Everything one epoch produced, merged over the workers.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -31,10 +33,32 @@ pub struct EpochOutput {
     /// The epoch's report: global fields from any worker, per-worker
     /// counters summed. `None` when no worker had work this epoch.
     pub report: Option<EpochReport>,
+    /// Changes of the word totals (with word statistics on), consolidated,
+    /// retractions first.
+    pub words: Vec<(WordCount, isize)>,
 }
 
-/// Pulls the next epoch's document changes; `None` ends the stream.
-pub type Source = Box<dyn FnMut() -> Option<Vec<DocChange>> + Send>;
+/// One epoch's input: document changes, and the time buckets of the
+/// documents that have one (`(seq, bucket, diff)`, for word statistics).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    /// Documents inserted (+1) or retracted (-1).
+    pub docs: Vec<DocChange>,
+    /// Time buckets of inserted (+1) or retracted (-1) documents.
+    pub buckets: Vec<(u64, String, isize)>,
+}
+
+impl From<Vec<DocChange>> for Batch {
+    fn from(docs: Vec<DocChange>) -> Batch {
+        Batch {
+            docs,
+            buckets: Vec::new(),
+        }
+    }
+}
+
+/// Pulls the next epoch's input; `None` ends the stream.
+pub type Source = Box<dyn FnMut() -> Option<Batch> + Send>;
 /// Receives each completed epoch in order; an error stops reading.
 pub type Sink = Box<dyn FnMut(EpochOutput) -> anyhow::Result<()> + Send>;
 
@@ -42,6 +66,8 @@ type Shared<T> = Arc<Mutex<T>>;
 /// Classification updates `((seq, classification), epoch, diff)` gathered
 /// on worker 0.
 type ClassUpdates = Shared<Vec<((u64, Classification), u64, isize)>>;
+/// Word total updates `(total, epoch, diff)` gathered on worker 0.
+type WordUpdates = Shared<Vec<(WordCount, u64, isize)>>;
 
 /// Runs the stream on the workers of `config` until the source ends and
 /// every epoch has been handed to the sink. At most `max_lag` epochs are in
@@ -62,13 +88,23 @@ pub fn run_classification(
     let guards = timely::execute(config, move |worker| {
         let classes: ClassUpdates = Arc::default();
         let reports: Shared<Vec<(u64, EpochReport)>> = Arc::default();
+        let words: WordUpdates = Arc::default();
         let probe = ProbeHandle::new();
-        let (classes_in, reports_in) = (classes.clone(), reports.clone());
+        let (classes_in, reports_in, words_in) = (classes.clone(), reports.clone(), words.clone());
         let shared = shared.clone();
-        let mut input = worker.dataflow::<u64, _, _>(|scope| {
+        let (mut input, mut bucket_input) = worker.dataflow::<u64, _, _>(|scope| {
             let (input, docs) = scope.new_collection::<(u64, String), isize>();
+            let (bucket_input, buckets) = scope.new_collection::<(u64, String), isize>();
             let stats = statistics(docs.clone(), &shared);
-            let (out, reps) = classify(docs, stats, &shared);
+            let (out, reps) = classify(docs.clone(), stats, &shared);
+            if let Some(tokenizer) = &shared.words {
+                let names = Arc::new(shared.label_names());
+                word_statistics(docs, buckets, out.clone(), tokenizer.clone(), names)
+                    .inner
+                    .exchange(|_| 0)
+                    .inspect(move |u| lock(&words_in).push(u.clone()))
+                    .probe_with(&probe);
+            }
             out.inner
                 .exchange(|_| 0)
                 .inspect(move |u| lock(&classes_in).push(u.clone()))
@@ -76,7 +112,7 @@ pub fn run_classification(
             reps.exchange(|_| 0)
                 .inspect(move |r| lock(&reports_in).push(r.clone()))
                 .probe_with(&probe);
-            input
+            (input, bucket_input)
         });
         if worker.index() != 0 {
             return;
@@ -86,11 +122,12 @@ pub fn run_classification(
         };
         let lag = max_lag.max(1);
         input.advance_to(first_epoch);
+        bucket_input.advance_to(first_epoch);
         let mut next_out = first_epoch;
         // Hands over, in order, the fed epochs the probe has passed.
         let mut emit = |fed: u64| -> anyhow::Result<()> {
             while next_out < fed && !probe.less_equal(&next_out) {
-                sink(collect_epoch(next_out, &classes, &reports))?;
+                sink(collect_epoch(next_out, &classes, &reports, &words))?;
                 next_out += 1;
             }
             Ok(())
@@ -100,12 +137,17 @@ pub fn run_classification(
             let Some(batch) = source() else {
                 break Ok(());
             };
-            for (seq, text, diff) in batch {
+            for (seq, text, diff) in batch.docs {
                 input.update((seq, text), diff);
+            }
+            for (seq, bucket, diff) in batch.buckets {
+                bucket_input.update((seq, bucket), diff);
             }
             epoch += 1;
             input.advance_to(epoch);
             input.flush();
+            bucket_input.advance_to(epoch);
+            bucket_input.flush();
             let oldest = epoch.saturating_sub(lag);
             worker.step_while(|| probe.less_than(&oldest));
             if let Err(e) = emit(epoch) {
@@ -113,6 +155,7 @@ pub fn run_classification(
             }
         };
         input.close();
+        bucket_input.close();
         worker.step_while(|| !probe.done());
         let result = result.and_then(|()| emit(epoch));
         if let Err(e) = result {
@@ -134,6 +177,7 @@ fn collect_epoch(
     epoch: u64,
     classes: &ClassUpdates,
     reports: &Shared<Vec<(u64, EpochReport)>>,
+    words: &WordUpdates,
 ) -> EpochOutput {
     let mut changes: BTreeMap<(u64, Classification), isize> = BTreeMap::new();
     lock(classes).retain(|((seq, class), t, r)| {
@@ -165,10 +209,22 @@ fn collect_epoch(
         }
         false
     });
+    let mut word_changes: BTreeMap<WordCount, isize> = BTreeMap::new();
+    lock(words).retain(|(w, t, r)| {
+        if *t != epoch {
+            return true;
+        }
+        *word_changes.entry(w.clone()).or_insert(0) += r;
+        false
+    });
+    let mut words: Vec<(WordCount, isize)> =
+        word_changes.into_iter().filter(|(_, r)| *r != 0).collect();
+    words.sort_by_key(|(_, r)| *r);
     EpochOutput {
         epoch,
         changes,
         report,
+        words,
     }
 }
 

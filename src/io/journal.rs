@@ -52,6 +52,9 @@ pub struct LoggedDoc {
     pub id: String,
     /// The record's text.
     pub text: String,
+    /// The record's time, as written, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
 }
 
 /// A bad input record as logged (it becomes an error row of its epoch).
@@ -93,6 +96,9 @@ pub struct Commit {
     pub output_len: u64,
     /// Bytes of the statistics output after the epoch.
     pub stats_len: u64,
+    /// Bytes of the word statistics output after the epoch.
+    #[serde(default)]
+    pub words_len: u64,
 }
 
 /// The live documents at a committed epoch, with the input position then.
@@ -570,6 +576,7 @@ mod tests {
                     seq: s,
                     id: format!("d{s}"),
                     text: format!("テキスト{s}"),
+                    time: None,
                 })
                 .collect(),
             errors: if epoch == 1 {
@@ -590,6 +597,7 @@ mod tests {
             epoch,
             output_len: epoch * 100,
             stats_len: 0,
+            words_len: 0,
         }
     }
 

@@ -164,3 +164,77 @@ fn remove_from(map: &mut BTreeMap<String, WordDf>, key: &str, f: impl FnOnce(&mu
         }
     }
 }
+
+/// One total of [`WordStats`], as the streaming graph maintains it: the
+/// graph's output is a differential collection of these, so each epoch
+/// retracts a total's old value and inserts its new one.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum WordCount {
+    /// Documents in all (`all.docs`).
+    Docs(u64),
+    /// A word's df over all documents.
+    Word(String, u64),
+    /// Documents in a time bucket.
+    BucketDocs(String, u64),
+    /// A word's df in a time bucket: (bucket, word, df).
+    BucketWord(String, String, u64),
+    /// Documents in a category.
+    CategoryDocs(String, u64),
+    /// A word's df in a category: (category, word, df).
+    CategoryWord(String, String, u64),
+}
+
+impl WordStats {
+    /// Applies one change of a total: `diff > 0` sets it, `diff < 0`
+    /// removes it if it still holds that value. Apply an epoch's
+    /// retractions before its insertions.
+    pub fn apply(&mut self, change: &WordCount, diff: isize) {
+        let insert = diff > 0;
+        fn set(df: &mut WordDf, word: &str, n: u64, insert: bool) {
+            if insert {
+                df.df.insert(word.to_string(), n);
+            } else if df.df.get(word) == Some(&n) {
+                df.df.remove(word);
+            }
+        }
+        fn set_docs(df: &mut WordDf, n: u64, insert: bool) {
+            if insert {
+                df.docs = n;
+            } else if df.docs == n {
+                df.docs = 0;
+            }
+        }
+        fn prune(map: &mut BTreeMap<String, WordDf>, key: &str) {
+            if map.get(key).is_some_and(|d| d.docs == 0 && d.df.is_empty()) {
+                map.remove(key);
+            }
+        }
+        match change {
+            WordCount::Docs(n) => set_docs(&mut self.all, *n, insert),
+            WordCount::Word(w, n) => set(&mut self.all, w, *n, insert),
+            WordCount::BucketDocs(b, n) => {
+                set_docs(self.by_bucket.entry(b.clone()).or_default(), *n, insert);
+                prune(&mut self.by_bucket, b);
+            }
+            WordCount::BucketWord(b, w, n) => {
+                set(self.by_bucket.entry(b.clone()).or_default(), w, *n, insert);
+                prune(&mut self.by_bucket, b);
+            }
+            WordCount::CategoryDocs(c, n) => {
+                set_docs(self.by_category.entry(c.clone()).or_default(), *n, insert);
+                prune(&mut self.by_category, c);
+            }
+            WordCount::CategoryWord(c, w, n) => {
+                set(
+                    self.by_category.entry(c.clone()).or_default(),
+                    w,
+                    *n,
+                    insert,
+                );
+                prune(&mut self.by_category, c);
+            }
+        }
+    }
+}

@@ -18,7 +18,7 @@ pub mod pos;
 pub mod tokenize;
 
 pub use bucket::TimeBucket;
-pub use counts::{WordDf, WordStats};
+pub use counts::{WordCount, WordDf, WordStats};
 pub use dict::{build_dictionary, default_dict_dir, load_dictionary};
 pub use emerging::{Emerging, EmergingParams, EmergingWord, emerging, g2};
 pub use keywords::{Keyword, KeywordParams, keywords, log_odds};

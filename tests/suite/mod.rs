@@ -7,6 +7,7 @@ mod stream;
 mod stream_classify;
 mod stream_cli;
 mod stream_state;
+mod stream_words;
 mod words;
 
 /// The `text` column of a fixture CSV (path relative to the crate root),

@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use proptest::prelude::*;
 use scyth::dataflows::classifier::classification;
 use scyth::dataflows::{
-    Classification, DocChange, EpochOutput, EpochReport, StreamModel, run_classification,
+    Batch, Classification, DocChange, EpochOutput, EpochReport, StreamModel, run_classification,
 };
 use scyth::features::live::pentagram_index;
 use scyth::features::{FeatureScratch, FeatureSource, LiveLexicon, extract};
@@ -99,7 +99,7 @@ fn run(model: &Arc<Model>, workers: usize, batches: Vec<Vec<DocChange>>) -> Vec<
     run_classification(
         timely::Config::process(workers),
         StreamModel::new(model.clone(), TOP_K),
-        Box::new(move || batches.next()),
+        Box::new(move || batches.next().map(Batch::from)),
         Box::new(move |out| {
             sink_outputs.lock().expect("sink lock").push(out);
             Ok(())

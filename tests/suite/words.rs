@@ -41,7 +41,7 @@ fn euc_jp_sources() -> &'static Path {
 }
 
 /// The tiny dictionary, built once per test run into the target directory.
-fn tiny_dict() -> &'static Path {
+pub(crate) fn tiny_dict() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let to = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tiny-ipadic-dict");
@@ -50,7 +50,7 @@ fn tiny_dict() -> &'static Path {
     })
 }
 
-fn tokenizer(filter: PosFilter) -> WordTokenizer {
+pub(crate) fn tokenizer(filter: PosFilter) -> WordTokenizer {
     WordTokenizer::new(load_dictionary(tiny_dict()).expect("load"), filter)
 }
 

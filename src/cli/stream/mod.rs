@@ -20,9 +20,11 @@ use clap::Args;
 use scyth::dataflows::{EpochOutput, StreamModel, UserRanking, run_classification};
 use scyth::io::journal::{Journal, Recovery};
 use scyth::model::Model;
+use scyth::words::dict::{load_dictionary, resolve_dict_dir};
+use scyth::words::{EmergingParams, KeywordParams, PosFilter, TimeBucket, WordTokenizer};
 
 use self::source::{EpochRules, EpochSource, spawn_reader};
-use self::writer::{Output, Writer};
+use self::writer::{Output, WordsOutput, Writer};
 use super::Outcome;
 use super::args::{CategoryArgs, InputArgs, ModelArgs};
 
@@ -83,6 +85,36 @@ pub struct StreamArgs {
     /// snapshot's size).
     #[arg(long, default_value_t = 64 << 20, hide = true)]
     pub state_compact_bytes: u64,
+    #[command(flatten)]
+    pub words: StreamWordArgs,
+}
+
+/// Word statistics as a side output of the stream.
+#[derive(Args, Debug)]
+pub struct StreamWordArgs {
+    /// Write one JSON line per epoch with the emerging words and the
+    /// keywords of each decided category here (word df maintained by the
+    /// dataflow; needs the dictionary of `scyth dict build`).
+    #[arg(long = "words")]
+    pub file: Option<PathBuf>,
+    /// Dictionary directory (default: where `scyth dict build` writes it).
+    #[arg(long)]
+    pub dict: Option<PathBuf>,
+    /// Time bucket of the emerging words (from the records' time field).
+    #[arg(long = "words-by", default_value = "day", value_parser = |s: &str| s.parse::<TimeBucket>())]
+    pub by: TimeBucket,
+    /// Buckets in the emerging-word window (the latest ones).
+    #[arg(long = "words-window", default_value_t = 1)]
+    pub window: usize,
+    /// Words per list.
+    #[arg(long = "words-top", default_value_t = 10)]
+    pub top: usize,
+    /// Minimum df of a reported word (in the window or the category).
+    #[arg(long = "words-min-count", default_value_t = 3)]
+    pub min_count: u64,
+    /// Parts of speech counted as words: noun, proper, verb, adj.
+    #[arg(long = "words-pos", default_value = "noun,proper,verb", value_parser = |s: &str| s.parse::<PosFilter>())]
+    pub pos: PosFilter,
 }
 
 /// Runs the stream until the input ends.
@@ -111,6 +143,11 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
             threshold: args.threshold,
         });
     }
+    if args.words.file.is_some() {
+        let dict_dir = resolve_dict_dir(args.words.dict.as_deref())?;
+        let tokenizer = WordTokenizer::new(load_dictionary(&dict_dir)?, args.words.pos);
+        shared = shared.with_words(Arc::new(tokenizer));
+    }
     let leader = args.process == 0;
 
     let (source, sink, failures, fatal, first_epoch) = if leader {
@@ -122,9 +159,9 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
             }
             None => (None, Recovery::default()),
         };
-        let (out_len, stats_len) = recovery
+        let (out_len, stats_len, words_len) = recovery
             .commit
-            .map_or((0, 0), |c| (c.output_len, c.stats_len));
+            .map_or((0, 0, 0), |c| (c.output_len, c.stats_len, c.words_len));
         let mut writer = Writer::new(
             label_names,
             Output::open(&args.output, out_len)?,
@@ -135,12 +172,29 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
         );
         writer.suppress_until = recovery.commit.map(|c| c.epoch);
         writer.journal = journal;
+        if let Some(path) = &args.words.file {
+            writer.words = Some(WordsOutput::new(
+                Output::open(path, words_len)?,
+                EmergingParams {
+                    window: args.words.window.max(1),
+                    at: None,
+                    min_count: args.words.min_count,
+                    top: args.words.top,
+                },
+                KeywordParams {
+                    prior_scale: None,
+                    min_count: args.words.min_count,
+                    top: args.words.top,
+                },
+            ));
+        }
         let first_epoch = recovery.commit.map_or(0, |c| c.epoch);
         let writer = Arc::new(Mutex::new(writer));
         let rules = EpochRules {
             epoch_docs: args.epoch_docs,
             epoch_ms: args.epoch_ms.map(Duration::from_millis),
             window: args.window_docs,
+            buckets: args.words.file.as_ref().map(|_| args.words.by),
         };
         let mut epochs =
             EpochSource::new(spawn_reader(&args.input)?, rules, writer.clone(), recovery);
@@ -185,7 +239,7 @@ fn fingerprint(args: &StreamArgs, model: &Model) -> Result<String> {
         None => "none".into(),
     };
     Ok(format!(
-        "model {:016x}; window {:?}; top-k {}; categories {categories} (c0 {}, slope {}, threshold {}); output {}; stats {}",
+        "model {:016x}; window {:?}; top-k {}; categories {categories} (c0 {}, slope {}, threshold {}); output {}; stats {}; words {} (by {}, window {}, top {}, min {}, pos {})",
         model.checksum,
         args.window_docs,
         args.top_k.max(1),
@@ -194,6 +248,16 @@ fn fingerprint(args: &StreamArgs, model: &Model) -> Result<String> {
         args.threshold,
         args.output.display(),
         args.stats.as_deref().unwrap_or(Path::new("none")).display(),
+        args.words
+            .file
+            .as_deref()
+            .unwrap_or(Path::new("none"))
+            .display(),
+        args.words.by,
+        args.words.window,
+        args.words.top,
+        args.words.min_count,
+        args.words.pos,
     ))
 }
 

@@ -12,9 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use scyth::dataflows::DocChange;
+use scyth::dataflows::Batch;
 use scyth::io::journal::{EpochEntry, LoggedDoc, LoggedError, Recovery};
 use scyth::io::{Record, RecordError};
+use scyth::words::TimeBucket;
 
 use super::super::args::InputArgs;
 use super::writer::Writer;
@@ -48,6 +49,17 @@ pub(super) struct EpochRules {
     pub epoch_ms: Option<Duration>,
     /// Keep only the most recent N documents.
     pub window: Option<usize>,
+    /// Time buckets of documents for word statistics (`None`: no words).
+    pub buckets: Option<TimeBucket>,
+}
+
+impl EpochRules {
+    /// A document's time bucket, when word statistics are on and it has a
+    /// usable time.
+    fn bucket(&self, doc: &LoggedDoc) -> Option<String> {
+        let by = self.buckets?;
+        doc.time.as_deref().and_then(|t| by.key(t))
+    }
 }
 
 /// The source's state between epochs.
@@ -60,8 +72,9 @@ pub(super) struct EpochSource {
     /// A reason to stop that is not the input's end.
     fatal: Arc<Mutex<Option<anyhow::Error>>>,
     next_seq: u64,
-    /// Documents in the window, oldest first (only with a window).
-    held: VecDeque<(u64, String)>,
+    /// Documents in the window with their time buckets, oldest first
+    /// (only with a window).
+    held: VecDeque<(u64, String, Option<String>)>,
     ended: bool,
     /// The next epoch's number.
     epoch: u64,
@@ -89,7 +102,7 @@ impl EpochSource {
             Some(_) => recovery
                 .committed_docs
                 .iter()
-                .map(|d| (d.seq, d.text.clone()))
+                .map(|d| (d.seq, d.text.clone(), rules.bucket(d)))
                 .collect(),
             None => VecDeque::new(),
         };
@@ -123,7 +136,7 @@ impl EpochSource {
     }
 
     /// The next epoch's document changes; `None` ends the stream.
-    pub fn next_batch(&mut self) -> Option<Vec<DocChange>> {
+    pub fn next_batch(&mut self) -> Option<Batch> {
         if let Some(docs) = self.committed.take() {
             return Some(self.hand_over_committed(docs));
         }
@@ -147,7 +160,7 @@ impl EpochSource {
         Some(self.hand_over_logged(entry))
     }
 
-    fn stop(&mut self, error: anyhow::Error) -> Option<Vec<DocChange>> {
+    fn stop(&mut self, error: anyhow::Error) -> Option<Batch> {
         self.ended = true;
         *self.fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
         None
@@ -158,34 +171,44 @@ impl EpochSource {
     }
 
     /// The documents a restart had committed, as one batch.
-    fn hand_over_committed(&mut self, docs: Vec<LoggedDoc>) -> Vec<DocChange> {
-        let mut w = self.lock_writer();
+    fn hand_over_committed(&mut self, docs: Vec<LoggedDoc>) -> Batch {
+        let mut batch = Batch::default();
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         w.closed.push_back(Instant::now());
-        docs.into_iter()
-            .map(|d| {
-                w.ids.insert(d.seq, d.id);
-                (d.seq, d.text, 1)
-            })
-            .collect()
+        for d in docs {
+            if let Some(bucket) = self.rules.bucket(&d) {
+                batch.buckets.push((d.seq, bucket, 1));
+            }
+            w.ids.insert(d.seq, d.id);
+            batch.docs.push((d.seq, d.text, 1));
+        }
+        batch
     }
 
     /// One logged epoch (read now, or replayed after a restart) as a batch:
     /// its documents, its window retractions, its bad records as error rows.
-    fn hand_over_logged(&mut self, entry: EpochEntry) -> Vec<DocChange> {
-        let mut batch = Vec::with_capacity(entry.docs.len() + entry.retract.len());
+    fn hand_over_logged(&mut self, entry: EpochEntry) -> Batch {
+        let mut batch = Batch::default();
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         for doc in entry.docs {
+            let bucket = self.rules.bucket(&doc);
+            if let Some(b) = &bucket {
+                batch.buckets.push((doc.seq, b.clone(), 1));
+            }
             w.ids.insert(doc.seq, doc.id);
             if self.rules.window.is_some() {
-                self.held.push_back((doc.seq, doc.text.clone()));
+                self.held.push_back((doc.seq, doc.text.clone(), bucket));
             }
-            batch.push((doc.seq, doc.text, 1));
+            batch.docs.push((doc.seq, doc.text, 1));
         }
         for seq in entry.retract {
-            if let Some(at) = self.held.iter().position(|(s, _)| *s == seq)
-                && let Some((seq, text)) = self.held.remove(at)
+            if let Some(at) = self.held.iter().position(|(s, _, _)| *s == seq)
+                && let Some((seq, text, bucket)) = self.held.remove(at)
             {
-                batch.push((seq, text, -1));
+                if let Some(b) = bucket {
+                    batch.buckets.push((seq, b, -1));
+                }
+                batch.docs.push((seq, text, -1));
             }
         }
         for error in entry.errors {
@@ -270,6 +293,7 @@ impl EpochSource {
                         seq: self.next_seq,
                         id: rec.id,
                         text: rec.text,
+                        time: rec.time,
                     });
                     self.next_seq += 1;
                 }
@@ -291,7 +315,7 @@ impl EpochSource {
             let over = kept.saturating_sub(n);
             entry
                 .retract
-                .extend(self.held.iter().take(over).map(|(s, _)| *s));
+                .extend(self.held.iter().take(over).map(|(s, _, _)| *s));
             let from_new = over.saturating_sub(self.held.len());
             entry
                 .retract

@@ -14,6 +14,9 @@ use scyth::dataflows::{Classification, EpochOutput, EpochReport};
 use scyth::io::RecordError;
 use scyth::io::journal::{Commit, Journal, reopen_output};
 use scyth::text::Trigram;
+use scyth::words::{
+    Emerging, EmergingParams, Keyword, KeywordParams, WordStats, emerging, keywords,
+};
 use serde::Serialize;
 
 /// Writes epochs in order: error rows of the epoch's bad records, then its
@@ -41,6 +44,8 @@ pub(super) struct Writer {
     pub suppress_until: Option<u64>,
     /// The durable state, committed after every written epoch.
     pub journal: Option<Journal>,
+    /// The word statistics side output.
+    pub words: Option<WordsOutput>,
 }
 
 /// One classification change as written.
@@ -124,6 +129,7 @@ impl Writer {
             started: Instant::now(),
             suppress_until: None,
             journal: None,
+            words: None,
         }
     }
 
@@ -196,16 +202,27 @@ impl Writer {
             self.write_stats(e, latency)?;
         }
         self.end_epoch_counters();
+        if let Some(words) = self.words.as_mut() {
+            words.apply(&epoch.words);
+            if !suppressed {
+                words.write(e)?;
+            }
+        }
         if !suppressed && let Some(journal) = self.journal.as_mut() {
             let output_len = self.out.sync_len()?;
             let stats_len = match self.stats.as_mut() {
                 Some(s) => s.sync_len()?,
                 None => 0,
             };
+            let words_len = match self.words.as_mut() {
+                Some(w) => w.out.sync_len()?,
+                None => 0,
+            };
             journal.commit(Commit {
                 epoch: e,
                 output_len,
                 stats_len,
+                words_len,
             })?;
         }
         Ok(())
@@ -278,6 +295,68 @@ impl Writer {
         serde_json::to_writer(&mut *stats, &row)?;
         stats.write_all(b"\n")?;
         stats.flush()?;
+        Ok(())
+    }
+}
+
+/// The `--words` side output: word totals kept current from the
+/// dataflow's changes, and one line per epoch of emerging words and
+/// category keywords computed from them.
+pub(super) struct WordsOutput {
+    pub out: Output,
+    stats: WordStats,
+    emerging: EmergingParams,
+    keywords: KeywordParams,
+}
+
+/// One line of `--words`.
+#[derive(Serialize)]
+struct WordsRow<'a> {
+    epoch: u64,
+    docs: u64,
+    words: usize,
+    buckets: usize,
+    emerging: Option<Emerging>,
+    keywords: BTreeMap<String, Vec<Keyword>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
+}
+
+impl WordsOutput {
+    /// Word statistics written to `out` with these parameters.
+    pub fn new(out: Output, emerging: EmergingParams, keywords: KeywordParams) -> WordsOutput {
+        WordsOutput {
+            out,
+            stats: WordStats::default(),
+            emerging,
+            keywords,
+        }
+    }
+
+    /// Applies an epoch's changes (retractions come first).
+    fn apply(&mut self, changes: &[(scyth::words::WordCount, isize)]) {
+        for (change, diff) in changes {
+            self.stats.apply(change, *diff);
+        }
+    }
+
+    fn write(&mut self, epoch: u64) -> Result<()> {
+        let (emerging, note) = match emerging(&self.stats, &self.emerging) {
+            Ok(e) => (e, None),
+            Err(e) => (None, Some(e)),
+        };
+        let row = WordsRow {
+            epoch,
+            docs: self.stats.all.docs,
+            words: self.stats.all.df.len(),
+            buckets: self.stats.by_bucket.len(),
+            emerging,
+            keywords: keywords(&self.stats.by_category, &self.keywords),
+            note: note.as_deref(),
+        };
+        serde_json::to_writer(&mut self.out, &row)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()?;
         Ok(())
     }
 }
