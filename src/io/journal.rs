@@ -85,6 +85,10 @@ pub struct EpochEntry {
     pub errors: Vec<LoggedError>,
     /// Sequence numbers of documents retracted (the window).
     pub retract: Vec<u64>,
+    /// The newest record time seen so far (seconds since the epoch), for
+    /// time windows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest: Option<i64>,
 }
 
 /// The last epoch whose output is complete, and the output lengths then.
@@ -109,6 +113,8 @@ struct Snapshot {
     last_line: u64,
     next_seq: u64,
     failures: u64,
+    #[serde(default)]
+    newest: Option<i64>,
     docs: Vec<LoggedDoc>,
 }
 
@@ -130,11 +136,13 @@ struct Progress {
     last_line: u64,
     next_seq: u64,
     failures: u64,
+    newest: Option<i64>,
 }
 
 impl Progress {
     fn apply(&mut self, entry: &EpochEntry) {
         self.epochs = entry.epoch + 1;
+        self.newest = self.newest.max(entry.newest);
         self.consumed = entry.consumed;
         self.last_line = entry.last_line;
         if let Some(max) = entry.docs.iter().map(|d| d.seq).max() {
@@ -164,6 +172,8 @@ pub struct Recovery {
     pub next_epoch: u64,
     /// Bad records in all logged epochs.
     pub failures: u64,
+    /// The newest record time of all logged epochs.
+    pub newest: Option<i64>,
 }
 
 impl Recovery {
@@ -270,6 +280,7 @@ impl Journal {
             last_line: snapshot.last_line,
             next_seq: snapshot.next_seq,
             failures: snapshot.failures,
+            newest: snapshot.newest,
         };
         let mut pending = VecDeque::new();
         for entry in entries {
@@ -293,6 +304,7 @@ impl Journal {
             next_seq: all.next_seq,
             next_epoch: all.epochs,
             failures: all.failures,
+            newest: all.newest,
         };
 
         // Drop a torn tail, then append after the last complete entry.
@@ -365,6 +377,7 @@ impl Journal {
             last_line: self.committed.last_line,
             next_seq: self.committed.next_seq,
             failures: self.committed.failures,
+            newest: self.committed.newest,
             docs: self.live.values().cloned().collect(),
         };
         let text = checked_line(&snapshot)?;
@@ -589,6 +602,7 @@ mod tests {
                 vec![]
             },
             retract: retract.to_vec(),
+            newest: None,
         }
     }
 

@@ -19,16 +19,16 @@ fn fixture(rel: &str) -> PathBuf {
 fn write_input(dir: &Path) -> PathBuf {
     let text = std::fs::read_to_string(fixture("fixtures/corpus/train.csv")).expect("fixture");
     let mut lines = text.lines();
-    let mut out = String::from("id,text\n");
+    let mut out = String::from("id,text,time\n");
     lines.next();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.expect("fixture record");
         if i % 40 == 17 {
-            out.push_str(&format!("blank-{i},\"  \"\n"));
+            out.push_str(&format!("blank-{i},\"  \",{}\n", &rec[3]));
         }
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([&rec[0], &rec[1]]).expect("csv");
+        w.write_record([&rec[0], &rec[1], &rec[3]]).expect("csv");
         out.push_str(&String::from_utf8(w.into_inner().expect("csv")).expect("utf-8"));
     }
     let path = dir.join("input.csv");
@@ -50,9 +50,14 @@ fn stream_cmd(input: &Path, output: &Path, state: Option<&Path>, workers: usize)
             "6",
             "--window-docs",
             "120",
-            "--max-lag",
-            "3",
+            "--window",
+            "25d",
         ])
+        .args(["--max-lag", "3", "--words-min-count", "2"])
+        .arg("--words")
+        .arg(output.with_extension("words.jsonl"))
+        .arg("--dict")
+        .arg(super::words::tiny_dict())
         .args(["-w", &workers.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -98,6 +103,12 @@ fn stream_killed_at_20_random_points_writes_what_an_uninterrupted_run_writes() {
     assert_eq!(code, 1, "blank records make the exit code 1: {err}");
     let want = std::fs::read(&reference).expect("reference output");
     assert!(want.len() > 10_000, "the reference stream wrote little");
+    let words_of = |out: &Path| std::fs::read(out.with_extension("words.jsonl")).expect("words");
+    let want_words = words_of(&reference);
+    assert!(
+        !want_words.is_empty(),
+        "the reference stream wrote no words"
+    );
 
     // With a state directory and no crash, the output is the same.
     let calm = dir.path().join("calm.jsonl");
@@ -105,10 +116,12 @@ fn stream_killed_at_20_random_points_writes_what_an_uninterrupted_run_writes() {
     let (code, err) = run_to_end(stream_cmd(&input, &calm, Some(&calm_state), 2));
     assert_eq!(code, 1, "{err}");
     assert_eq!(std::fs::read(&calm).expect("output"), want);
+    assert_eq!(words_of(&calm), want_words);
     // Restarting a finished stream writes nothing more.
     let (code, err) = run_to_end(stream_cmd(&input, &calm, Some(&calm_state), 1));
     assert_eq!(code, 1, "{err}");
     assert_eq!(std::fs::read(&calm).expect("output"), want);
+    assert_eq!(words_of(&calm), want_words);
 
     let mut rng = XorShift(0x5eed_cafe_f00d_d00d);
     let window_ms = (full.as_millis() as u64 / 3).max(50);
@@ -167,6 +180,10 @@ fn stream_killed_at_20_random_points_writes_what_an_uninterrupted_run_writes() {
             "round {round} ({restarts} starts, {kills} kills so far): output differs from the uninterrupted run ({} vs {} bytes)",
             got.len(),
             want.len()
+        );
+        assert!(
+            words_of(&output) == want_words,
+            "round {round}: the words output differs from the uninterrupted run"
         );
     }
 }

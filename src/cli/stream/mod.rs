@@ -52,6 +52,13 @@ pub struct StreamArgs {
     /// statistics and classifications forget them.
     #[arg(long)]
     pub window_docs: Option<usize>,
+    /// Keep only documents whose time (the records' time field) is within
+    /// this of the newest record time seen, e.g. `7d`, `36h`: older ones
+    /// are retracted. Records without a usable time leave only by
+    /// --window-docs; a record already older than the window is classified
+    /// once and leaves at the end of the next epoch.
+    #[arg(long = "window", value_parser = scyth::io::time::parse_window)]
+    pub window_time: Option<i64>,
     /// Number of top categories per document.
     #[arg(long, short = 'k', default_value_t = 3)]
     pub top_k: usize,
@@ -194,6 +201,7 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
             epoch_docs: args.epoch_docs,
             epoch_ms: args.epoch_ms.map(Duration::from_millis),
             window: args.window_docs,
+            window_secs: args.window_time,
             buckets: args.words.file.as_ref().map(|_| args.words.by),
         };
         let mut epochs =
@@ -239,9 +247,10 @@ fn fingerprint(args: &StreamArgs, model: &Model) -> Result<String> {
         None => "none".into(),
     };
     Ok(format!(
-        "model {:016x}; window {:?}; top-k {}; categories {categories} (c0 {}, slope {}, threshold {}); output {}; stats {}; words {} (by {}, window {}, top {}, min {}, pos {})",
+        "model {:016x}; window {:?} / {:?} s; top-k {}; categories {categories} (c0 {}, slope {}, threshold {}); output {}; stats {}; words {} (by {}, window {}, top {}, min {}, pos {})",
         model.checksum,
         args.window_docs,
+        args.window_time,
         args.top_k.max(1),
         args.user.c0,
         args.user.slope,

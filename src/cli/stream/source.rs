@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow};
 use scyth::dataflows::Batch;
 use scyth::io::journal::{EpochEntry, LoggedDoc, LoggedError, Recovery};
+use scyth::io::time::parse_timestamp;
 use scyth::io::{Record, RecordError};
 use scyth::words::TimeBucket;
 
@@ -49,11 +50,37 @@ pub(super) struct EpochRules {
     pub epoch_ms: Option<Duration>,
     /// Keep only the most recent N documents.
     pub window: Option<usize>,
+    /// Keep only documents whose time is within this many seconds of the
+    /// newest record time seen.
+    pub window_secs: Option<i64>,
     /// Time buckets of documents for word statistics (`None`: no words).
     pub buckets: Option<TimeBucket>,
 }
 
+/// A document inside the window.
+struct HeldDoc {
+    seq: u64,
+    text: String,
+    bucket: Option<String>,
+    /// Its time (seconds since the epoch), when it has a usable one.
+    at: Option<i64>,
+}
+
 impl EpochRules {
+    /// Whether documents are held for retraction.
+    fn windowed(&self) -> bool {
+        self.window.is_some() || self.window_secs.is_some()
+    }
+
+    fn held(&self, doc: &LoggedDoc) -> HeldDoc {
+        HeldDoc {
+            seq: doc.seq,
+            text: doc.text.clone(),
+            bucket: self.bucket(doc),
+            at: doc.time.as_deref().and_then(parse_timestamp),
+        }
+    }
+
     /// A document's time bucket, when word statistics are on and it has a
     /// usable time.
     fn bucket(&self, doc: &LoggedDoc) -> Option<String> {
@@ -72,9 +99,10 @@ pub(super) struct EpochSource {
     /// A reason to stop that is not the input's end.
     fatal: Arc<Mutex<Option<anyhow::Error>>>,
     next_seq: u64,
-    /// Documents in the window with their time buckets, oldest first
-    /// (only with a window).
-    held: VecDeque<(u64, String, Option<String>)>,
+    /// Documents in the window, in input order (only with a window).
+    held: VecDeque<HeldDoc>,
+    /// The newest record time seen.
+    newest: Option<i64>,
     ended: bool,
     /// The next epoch's number.
     epoch: u64,
@@ -98,13 +126,13 @@ impl EpochSource {
         writer: Arc<Mutex<Writer>>,
         recovery: Recovery,
     ) -> EpochSource {
-        let held = match rules.window {
-            Some(_) => recovery
+        let held = match rules.windowed() {
+            true => recovery
                 .committed_docs
                 .iter()
-                .map(|d| (d.seq, d.text.clone(), rules.bucket(d)))
+                .map(|d| rules.held(d))
                 .collect(),
-            None => VecDeque::new(),
+            false => VecDeque::new(),
         };
         EpochSource {
             items,
@@ -114,6 +142,7 @@ impl EpochSource {
             fatal: Arc::default(),
             next_seq: recovery.next_seq,
             held,
+            newest: recovery.newest,
             ended: false,
             epoch: recovery.next_epoch,
             consumed: recovery.consumed,
@@ -191,26 +220,32 @@ impl EpochSource {
         let mut batch = Batch::default();
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         for doc in entry.docs {
-            let bucket = self.rules.bucket(&doc);
-            if let Some(b) = &bucket {
+            let held = self.rules.held(&doc);
+            if let Some(b) = &held.bucket {
                 batch.buckets.push((doc.seq, b.clone(), 1));
             }
-            w.ids.insert(doc.seq, doc.id);
-            if self.rules.window.is_some() {
-                self.held.push_back((doc.seq, doc.text.clone(), bucket));
+            if self.rules.windowed() {
+                self.held.push_back(held);
             }
+            w.ids.insert(doc.seq, doc.id);
             batch.docs.push((doc.seq, doc.text, 1));
         }
-        for seq in entry.retract {
-            if let Some(at) = self.held.iter().position(|(s, _, _)| *s == seq)
-                && let Some((seq, text, bucket)) = self.held.remove(at)
-            {
-                if let Some(b) = bucket {
-                    batch.buckets.push((seq, b, -1));
+        let retract: std::collections::BTreeSet<u64> = entry.retract.into_iter().collect();
+        if !retract.is_empty() {
+            let mut kept = VecDeque::with_capacity(self.held.len());
+            for h in self.held.drain(..) {
+                if !retract.contains(&h.seq) {
+                    kept.push_back(h);
+                    continue;
                 }
-                batch.docs.push((seq, text, -1));
+                if let Some(b) = h.bucket {
+                    batch.buckets.push((h.seq, b, -1));
+                }
+                batch.docs.push((h.seq, h.text, -1));
             }
+            self.held = kept;
         }
+        self.newest = self.newest.max(entry.newest);
         for error in entry.errors {
             w.errors.push_back((
                 entry.epoch,
@@ -262,6 +297,7 @@ impl EpochSource {
             docs: Vec::new(),
             errors: Vec::new(),
             retract: Vec::new(),
+            newest: self.newest,
         };
         let mut deadline: Option<Instant> = None;
         while entry.docs.len() + entry.errors.len() < self.rules.epoch_docs {
@@ -310,21 +346,48 @@ impl EpochSource {
         if entry.docs.is_empty() && entry.errors.is_empty() && self.ended {
             return None;
         }
-        if let Some(n) = self.rules.window {
-            let kept = self.held.len() + entry.docs.len();
-            let over = kept.saturating_sub(n);
-            entry
-                .retract
-                .extend(self.held.iter().take(over).map(|(s, _, _)| *s));
-            let from_new = over.saturating_sub(self.held.len());
-            entry
-                .retract
-                .extend(entry.docs.iter().take(from_new).map(|d| d.seq));
-        }
+        self.retire(&mut entry);
         entry.consumed = self.consumed;
         entry.last_line = self.last_line;
         self.epoch += 1;
         Some(entry)
+    }
+
+    /// Decides which documents leave the window at the end of an epoch:
+    /// documents held from earlier epochs whose time is before the newest
+    /// time seen minus the time window (documents without a time only leave
+    /// by count; a new document is classified at least once, so one already
+    /// out of the window leaves at the end of the next epoch), then the
+    /// oldest beyond the count window.
+    fn retire(&mut self, entry: &mut EpochEntry) {
+        let newest = entry
+            .docs
+            .iter()
+            .filter_map(|d| d.time.as_deref().and_then(parse_timestamp))
+            .fold(self.newest, |m, t| m.max(Some(t)));
+        entry.newest = newest;
+        let mut expired = std::collections::BTreeSet::new();
+        if let (Some(window), Some(newest)) = (self.rules.window_secs, newest) {
+            let edge = newest.saturating_sub(window);
+            expired.extend(
+                self.held
+                    .iter()
+                    .filter(|h| h.at.is_some_and(|t| t < edge))
+                    .map(|h| h.seq),
+            );
+        }
+        if let Some(n) = self.rules.window {
+            let remaining: Vec<u64> = self
+                .held
+                .iter()
+                .map(|h| h.seq)
+                .filter(|s| !expired.contains(s))
+                .chain(entry.docs.iter().map(|d| d.seq))
+                .collect();
+            let over = remaining.len().saturating_sub(n);
+            expired.extend(remaining.into_iter().take(over));
+        }
+        entry.retract = expired.into_iter().collect();
     }
 }
 
