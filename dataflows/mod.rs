@@ -18,6 +18,6 @@ pub mod words;
 pub use classifier::{Classification, Classifier, EpochReport, StatChange};
 pub use classify::{StreamModel, UserRanking, classify, statistics};
 pub use driver::{DocChange, StreamError, StreamStats, run_df_stream};
-pub use run::{Batch, EpochOutput, Sink, Source, run_classification};
+pub use run::{Batch, EpochOutput, Sink, Source, SourceStep, run_classification};
 pub use stats::{df_max, distinct_trigrams, document_count, document_frequencies};
 pub use words::word_statistics;

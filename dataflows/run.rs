@@ -57,8 +57,28 @@ impl From<Vec<DocChange>> for Batch {
     }
 }
 
-/// Pulls the next epoch's input; `None` ends the stream.
-pub type Source = Box<dyn FnMut() -> Option<Batch> + Send>;
+/// What a source has for the dataflow when asked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceStep {
+    /// The next epoch's input.
+    Batch(Batch),
+    /// Nothing yet (a quiet live feed): the dataflow works on what it has
+    /// and asks again.
+    Idle,
+    /// The input has ended.
+    End,
+}
+
+impl From<Option<Batch>> for SourceStep {
+    fn from(batch: Option<Batch>) -> SourceStep {
+        batch.map_or(SourceStep::End, SourceStep::Batch)
+    }
+}
+
+/// Pulls the next epoch's input. A source waiting for input should return
+/// [`SourceStep::Idle`] now and then, so that completed epochs are written
+/// while the input is quiet.
+pub type Source = Box<dyn FnMut() -> SourceStep + Send>;
 /// Receives each completed epoch in order; an error stops reading.
 pub type Sink = Box<dyn FnMut(EpochOutput) -> anyhow::Result<()> + Send>;
 
@@ -134,8 +154,16 @@ pub fn run_classification(
         };
         let mut epoch = first_epoch;
         let result = loop {
-            let Some(batch) = source() else {
-                break Ok(());
+            let batch = match source() {
+                SourceStep::Batch(batch) => batch,
+                SourceStep::End => break Ok(()),
+                SourceStep::Idle => {
+                    worker.step();
+                    if let Err(e) = emit(epoch) {
+                        break Err(e);
+                    }
+                    continue;
+                }
             };
             for (seq, text, diff) in batch.docs {
                 input.update((seq, text), diff);

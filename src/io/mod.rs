@@ -1,5 +1,6 @@
 //! Reading input records (CSV, JSONL) and writing result rows.
 
+pub mod feed;
 pub mod journal;
 pub mod lines;
 pub mod reader;

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use std::sync::{Arc, Mutex};
 
+use super::feed::FeedReader;
 use super::lines::{LineIndex, LineTrackingReader};
 use super::record::{Record, RecordError};
 
@@ -33,6 +34,9 @@ pub enum InputFormat {
     Csv,
     /// One JSON object per line (JSON Lines / NDJSON).
     Jsonl,
+    /// RSS or Atom feeds: a feed file, or a directory of them
+    /// (see [`super::feed`]).
+    Feed,
 }
 
 impl InputFormat {
@@ -44,6 +48,7 @@ impl InputFormat {
         match ext.as_str() {
             "csv" => Some(InputFormat::Csv),
             "jsonl" | "ndjson" | "json" => Some(InputFormat::Jsonl),
+            "rss" | "atom" | "xml" => Some(InputFormat::Feed),
             _ => None,
         }
     }
@@ -52,14 +57,15 @@ impl InputFormat {
 impl FromStr for InputFormat {
     type Err = String;
 
-    /// Parses `csv` or `jsonl` (also `ndjson`), case-insensitively, as given
-    /// on the command line.
+    /// Parses `csv`, `jsonl` (also `ndjson`) or `rss` (also `atom`,
+    /// `feed`), case-insensitively, as given on the command line.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "csv" => Ok(InputFormat::Csv),
             "jsonl" | "ndjson" => Ok(InputFormat::Jsonl),
+            "rss" | "atom" | "feed" => Ok(InputFormat::Feed),
             other => Err(format!(
-                "unknown input format {other:?} (expected csv or jsonl)"
+                "unknown input format {other:?} (expected csv, jsonl or rss)"
             )),
         }
     }
@@ -70,6 +76,7 @@ impl fmt::Display for InputFormat {
         f.write_str(match self {
             InputFormat::Csv => "csv",
             InputFormat::Jsonl => "jsonl",
+            InputFormat::Feed => "rss",
         })
     }
 }
@@ -113,6 +120,18 @@ pub fn open_records(
     match path {
         None => open_stdin(format, columns),
         Some(p) if p.as_os_str() == "-" => open_stdin(format, columns),
+        Some(p) if p.is_dir() => {
+            if format.is_some_and(|f| f != InputFormat::Feed) {
+                bail!(
+                    "{} is a directory: only --format rss reads a directory (of feed files)",
+                    p.display()
+                );
+            }
+            Ok(RecordReader {
+                inner: Inner::Feed(FeedReader::directory(p)),
+                done: false,
+            })
+        }
         Some(p) => {
             let format = match format {
                 Some(f) => f,
@@ -120,7 +139,7 @@ pub fn open_records(
                     Some(f) => f,
                     None => bail!(
                         "cannot tell the input format of {} from its extension; \
-                         use --format csv or --format jsonl",
+                         use --format csv, jsonl or rss",
                         p.display()
                     ),
                 },
@@ -162,6 +181,8 @@ enum Inner {
     Csv(CsvState),
     /// JSONL state.
     Jsonl(JsonlState),
+    /// RSS/Atom state.
+    Feed(FeedReader),
 }
 
 /// CSV reading state: the parser, where the columns are, and a reusable
@@ -222,8 +243,22 @@ impl RecordReader {
                 names: columns.clone(),
                 buf: Vec::new(),
             }),
+            InputFormat::Feed => Inner::Feed(FeedReader::single(r)),
         };
         Ok(RecordReader { inner, done: false })
+    }
+
+    /// For a directory of feeds: poll it for new files every `poll`
+    /// instead of ending (a live feed). Fails for any other input.
+    pub fn follow(&mut self, poll: std::time::Duration) -> anyhow::Result<()> {
+        let followed = match &mut self.inner {
+            Inner::Feed(f) => f.follow(poll),
+            _ => false,
+        };
+        if !followed {
+            bail!("only a directory of feeds (--format rss) can be followed");
+        }
+        Ok(())
     }
 }
 
@@ -232,6 +267,7 @@ impl fmt::Debug for RecordReader {
         let format = match self.inner {
             Inner::Csv(_) => InputFormat::Csv,
             Inner::Jsonl(_) => InputFormat::Jsonl,
+            Inner::Feed(_) => InputFormat::Feed,
         };
         f.debug_struct("RecordReader")
             .field("format", &format)
@@ -250,6 +286,10 @@ impl Iterator for RecordReader {
         let step = match &mut self.inner {
             Inner::Csv(s) => s.next_item(),
             Inner::Jsonl(s) => s.next_item(),
+            Inner::Feed(s) => match s.next_item() {
+                Some(item) => Step::Item(item),
+                None => Step::End,
+            },
         };
         match step {
             Step::Item(item) => Some(item),

@@ -99,7 +99,7 @@ fn run(model: &Arc<Model>, workers: usize, batches: Vec<Vec<DocChange>>) -> Vec<
     run_classification(
         timely::Config::process(workers),
         StreamModel::new(model.clone(), TOP_K),
-        Box::new(move || batches.next().map(Batch::from)),
+        Box::new(move || batches.next().map(Batch::from).into()),
         Box::new(move |out| {
             sink_outputs.lock().expect("sink lock").push(out);
             Ok(())

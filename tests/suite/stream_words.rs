@@ -71,7 +71,7 @@ fn run(
     run_classification(
         timely::Config::process(workers),
         StreamModel::new(model.clone(), 3).with_words(tok),
-        Box::new(move || input.next()),
+        Box::new(move || input.next().into()),
         Box::new(move |out| {
             sink_outputs.lock().expect("sink lock").push(out);
             Ok(())

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use scyth::dataflows::{EpochOutput, StreamModel, UserRanking, run_classification};
+use scyth::dataflows::{EpochOutput, SourceStep, StreamModel, UserRanking, run_classification};
 use scyth::io::journal::{Journal, Recovery};
 use scyth::model::Model;
 use scyth::words::dict::{load_dictionary, resolve_dict_dir};
@@ -92,6 +92,11 @@ pub struct StreamArgs {
     /// snapshot's size).
     #[arg(long, default_value_t = 64 << 20, hide = true)]
     pub state_compact_bytes: u64,
+    /// With a directory of RSS/Atom feeds (`--format rss`): keep polling it
+    /// for new feed files every this many milliseconds instead of ending
+    /// (a live feed; entries already read are skipped by id).
+    #[arg(long, value_name = "MS")]
+    pub follow: Option<u64>,
     #[command(flatten)]
     pub words: StreamWordArgs,
 }
@@ -204,8 +209,12 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
             window_secs: args.window_time,
             buckets: args.words.file.as_ref().map(|_| args.words.by),
         };
-        let mut epochs =
-            EpochSource::new(spawn_reader(&args.input)?, rules, writer.clone(), recovery);
+        let mut epochs = EpochSource::new(
+            spawn_reader(&args.input, args.follow.map(Duration::from_millis))?,
+            rules,
+            writer.clone(),
+            recovery,
+        );
         let (failures, fatal) = (epochs.failures(), epochs.fatal());
         let source: scyth::dataflows::Source = Box::new(move || epochs.next_batch());
         let sink: scyth::dataflows::Sink = Box::new(move |epoch: EpochOutput| {
@@ -216,7 +225,7 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
         });
         (source, sink, Some(failures), Some(fatal), first_epoch)
     } else {
-        let source: scyth::dataflows::Source = Box::new(|| None);
+        let source: scyth::dataflows::Source = Box::new(|| SourceStep::End);
         let sink: scyth::dataflows::Sink = Box::new(|_| Ok(()));
         (source, sink, None, None, 0)
     };

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use scyth::dataflows::Batch;
+use scyth::dataflows::{Batch, SourceStep};
 use scyth::io::journal::{EpochEntry, LoggedDoc, LoggedError, Recovery};
 use scyth::io::time::parse_timestamp;
 use scyth::io::{Record, RecordError};
@@ -26,8 +26,13 @@ type Item = Result<Record, RecordError>;
 
 /// Reads records on a thread so that epochs can close on time while the
 /// input is quiet. The channel is bounded: a lagging stream stops reading.
-pub(super) fn spawn_reader(input: &InputArgs) -> Result<Receiver<Item>> {
+/// With `follow`, a directory of feeds is polled every `follow` for new
+/// files instead of ending.
+pub(super) fn spawn_reader(input: &InputArgs, follow: Option<Duration>) -> Result<Receiver<Item>> {
     let mut reader = input.open()?;
+    if let Some(poll) = follow {
+        reader.follow(poll)?;
+    }
     let (tx, rx) = sync_channel::<Item>(4096);
     std::thread::Builder::new()
         .name("scyth-reader".into())
@@ -41,6 +46,10 @@ pub(super) fn spawn_reader(input: &InputArgs) -> Result<Receiver<Item>> {
         .context("starting the reader thread")?;
     Ok(rx)
 }
+
+/// How long a source waits for a first record before letting the dataflow
+/// work on what it has.
+const IDLE_POLL: Duration = Duration::from_millis(50);
 
 /// How epochs are cut and documents kept.
 pub(super) struct EpochRules {
@@ -164,21 +173,26 @@ impl EpochSource {
         self.fatal.clone()
     }
 
-    /// The next epoch's document changes; `None` ends the stream.
-    pub fn next_batch(&mut self) -> Option<Batch> {
+    /// The next epoch's document changes, `Idle` while a live input is
+    /// quiet, or `End`.
+    pub fn next_batch(&mut self) -> SourceStep {
         if let Some(docs) = self.committed.take() {
-            return Some(self.hand_over_committed(docs));
+            return SourceStep::Batch(self.hand_over_committed(docs));
         }
         if let Some(entry) = self.replay.pop_front() {
-            return Some(self.hand_over_logged(entry));
+            return SourceStep::Batch(self.hand_over_logged(entry));
         }
         if self.ended {
-            return None;
+            return SourceStep::End;
         }
         if let Err(e) = self.skip_consumed() {
             return self.stop(e);
         }
-        let entry = self.read_epoch()?;
+        let entry = match self.read_epoch() {
+            Some(Some(entry)) => entry,
+            Some(None) => return SourceStep::Idle,
+            None => return SourceStep::End,
+        };
         let logged = match self.lock_writer().journal.as_mut() {
             Some(journal) => journal.append(entry.clone()),
             None => Ok(()),
@@ -186,13 +200,13 @@ impl EpochSource {
         if let Err(e) = logged {
             return self.stop(e);
         }
-        Some(self.hand_over_logged(entry))
+        SourceStep::Batch(self.hand_over_logged(entry))
     }
 
-    fn stop(&mut self, error: anyhow::Error) -> Option<Batch> {
+    fn stop(&mut self, error: anyhow::Error) -> SourceStep {
         self.ended = true;
         *self.fatal.lock().unwrap_or_else(|p| p.into_inner()) = Some(error);
-        None
+        SourceStep::End
     }
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, Writer> {
@@ -288,8 +302,10 @@ impl EpochSource {
     }
 
     /// Reads the next epoch's records: up to `epoch_docs`, or what arrived
-    /// within `epoch_ms` of the first. `None` when the input has ended.
-    fn read_epoch(&mut self) -> Option<EpochEntry> {
+    /// within `epoch_ms` of the first. `None` when the input has ended;
+    /// `Some(None)` when nothing arrived for a moment (the dataflow may
+    /// then finish the epochs it has).
+    fn read_epoch(&mut self) -> Option<Option<EpochEntry>> {
         let mut entry = EpochEntry {
             epoch: self.epoch,
             consumed: self.consumed,
@@ -301,17 +317,17 @@ impl EpochSource {
         };
         let mut deadline: Option<Instant> = None;
         while entry.docs.len() + entry.errors.len() < self.rules.epoch_docs {
-            let item = match deadline {
-                None => self
-                    .items
-                    .recv()
-                    .map_err(|_| RecvTimeoutError::Disconnected),
-                Some(d) => self
-                    .items
-                    .recv_timeout(d.saturating_duration_since(Instant::now())),
+            let first = entry.docs.is_empty() && entry.errors.is_empty();
+            let wait = match deadline {
+                None => IDLE_POLL,
+                Some(d) => d.saturating_duration_since(Instant::now()),
             };
-            let item = match item {
+            let item = match self.items.recv_timeout(wait) {
                 Ok(item) => item,
+                Err(RecvTimeoutError::Timeout) if first && deadline.is_none() => {
+                    return Some(None);
+                }
+                Err(RecvTimeoutError::Timeout) if deadline.is_none() => continue,
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => {
                     self.ended = true;
@@ -350,7 +366,7 @@ impl EpochSource {
         entry.consumed = self.consumed;
         entry.last_line = self.last_line;
         self.epoch += 1;
-        Some(entry)
+        Some(Some(entry))
     }
 
     /// Decides which documents leave the window at the end of an epoch:
