@@ -642,3 +642,78 @@ fn validate_lexicon(lex: &Lexicon, d: usize) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streaming writer writes exactly what the safetensors crate
+    /// writes for the same tensors and metadata (so files stay readable by
+    /// any safetensors reader, and the layout is the one it chose).
+    #[test]
+    fn streaming_writer_matches_the_safetensors_crate() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/model/tiny.scyth");
+        let model = load(&fixture).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for (name, model) in [
+            ("full", model),
+            ("int8", load(&fixture).unwrap().into_int8_only()),
+        ] {
+            let path = dir.path().join(name);
+            let sum = save(&model, &path).unwrap();
+            let wrapper = Header {
+                format: FORMAT_TAG.to_string(),
+                checksum_xxh3: format!("{sum:016x}"),
+                meta: serde_json::to_string(&model.meta).unwrap(),
+            };
+            let list = entries(&model);
+            let sum_again = checksum(
+                &wrapper.meta,
+                list.iter().map(|t| match &t.data {
+                    TensorData::Bytes(b) => (t.name, *b),
+                    TensorData::Stream(_) => unreachable!("a saved model's tensors are in memory"),
+                }),
+                |_| {},
+            );
+            assert_eq!(sum, sum_again);
+            let views: Vec<(&str, safetensors::tensor::TensorView<'_>)> = list
+                .iter()
+                .map(|t| match &t.data {
+                    TensorData::Bytes(b) => (
+                        t.name,
+                        safetensors::tensor::TensorView::new(t.dtype, t.shape.clone(), b).unwrap(),
+                    ),
+                    TensorData::Stream(_) => unreachable!(),
+                })
+                .collect();
+            let mut extra = HashMap::new();
+            extra.insert(
+                HEADER_KEY.to_string(),
+                serde_json::to_string(&wrapper).unwrap(),
+            );
+            let expected = safetensors::serialize(views, Some(extra)).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_stream_of_the_wrong_length_is_an_error_and_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let model =
+            load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/model/tiny.scyth")).unwrap();
+        let mut list = lexicon_tensors(&model.lexicon);
+        list.push(Tensor {
+            name: "int8.encoder",
+            dtype: Dtype::I8,
+            shape: vec![4, 4],
+            data: TensorData::Stream(Box::new(|out: &mut dyn Write| out.write_all(&[1; 15]))),
+        });
+        let path = dir.path().join("short.scyth");
+        let err = format!("{:#}", write_model(&model.meta, list, &path).unwrap_err());
+        assert!(
+            err.contains("15 bytes written, its shape needs 16"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod import;
+mod scale;
 mod spec;
 mod stream;
 mod stream_classify;
