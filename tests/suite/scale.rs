@@ -284,3 +284,32 @@ fn corrupted_synth_model_is_rejected() {
     let err = format!("{:#}", scyth::model::load(&path).unwrap_err());
     assert!(err.contains("checksum mismatch"), "{err}");
 }
+
+#[test]
+fn import_int8_only_classifies_the_same_from_a_smaller_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = fixture("fixtures/scyth5/int8");
+    let (full, small) = (
+        dir.path().join("full.scyth"),
+        dir.path().join("small.scyth"),
+    );
+    let (f, s) = (full.to_str().unwrap(), small.to_str().unwrap());
+    let from = from.to_str().unwrap();
+    assert_eq!(run(&["import", "--from", from, "-o", f]).0, 0);
+    let (code, _, err) = run(&["import", "--from", from, "-o", s, "--int8-only"]);
+    assert_eq!(code, 0, "{err}");
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    assert!(
+        size(&small) * 3 < size(&full),
+        "{} vs {}",
+        size(&small),
+        size(&full)
+    );
+    let input = fixture("fixtures/corpus/dev.csv");
+    let i = input.to_str().unwrap();
+    let (code, a, _) = run(&["classify", "-m", f, "-i", i]);
+    assert_eq!(code, 0);
+    let (_, b, _) = run(&["classify", "-m", s, "-i", i]);
+    assert_eq!(a, b);
+    assert!(scyth::model::load(&small).unwrap().is_int8_only());
+}
