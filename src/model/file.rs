@@ -36,6 +36,9 @@ struct Header {
     meta: String,
 }
 
+/// Writes a tensor's bytes, in order, into the writer it is given.
+pub type FillFn<'a> = Box<dyn FnMut(&mut dyn Write) -> std::io::Result<()> + 'a>;
+
 /// Where the bytes of a tensor come from when it is written.
 pub enum TensorData<'a> {
     /// Bytes already in memory.
@@ -43,7 +46,7 @@ pub enum TensorData<'a> {
     /// Bytes produced on demand, in order, into the writer (so a tensor that
     /// never exists in memory in one piece, e.g. a synthetic 2 GB encoder,
     /// streams to disk). Must write exactly the tensor's size.
-    Stream(Box<dyn FnMut(&mut dyn Write) -> std::io::Result<()> + 'a>),
+    Stream(FillFn<'a>),
 }
 
 /// One tensor to write: name, dtype, shape and data.
