@@ -13,6 +13,8 @@ vocabulary, and measures, with a warm page cache:
 - throughput: `scyth classify` of --docs texts at 1 and 2 threads, raw text
   to written CSV rows, docs/s end to end (load included) and after the load
   (wall minus the load median), and the process's peak RSS (wait4);
+- CPU time of each run (docs per CPU-second), which leaves out waiting for
+  a core on a shared machine;
 - a checksum of the output: the SHA-256 of the rows at 1 thread must equal
   that at 2 threads, and every document must have a row.
 
@@ -42,7 +44,8 @@ def run(cmd, **kw):
 
 
 def timed(cmd, stdout=subprocess.DEVNULL):
-    """Runs cmd; returns (wall seconds, peak RSS in bytes) of that process."""
+    """Runs cmd; returns (wall seconds, peak RSS in bytes, CPU seconds) of
+    that process. CPU time leaves out waiting for a core on a shared machine."""
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=stdout)
@@ -50,7 +53,7 @@ def timed(cmd, stdout=subprocess.DEVNULL):
     secs = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {' '.join(cmd)}")
-    return secs, usage.ru_maxrss * 1024
+    return secs, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def read_once(path):
@@ -117,7 +120,7 @@ def main():
     read_s = read_once(model)
     loads, load_rss = [], []
     for _ in range(args.load_runs):
-        secs, rss = timed([BIN, "classify", "-m", model, "-i", one, "-t", "1"])
+        secs, rss, _ = timed([BIN, "classify", "-m", model, "-i", one, "-t", "1"])
         loads.append(secs)
         load_rss.append(rss)
     load_s = statistics.median(loads)
@@ -126,7 +129,8 @@ def main():
     for threads in (1, 2):
         out = os.path.join(OUT, f"synth-out-t{threads}.csv")
         with open(out, "wb") as f:
-            secs, rss = timed([BIN, "classify", "-m", model, "-i", texts, "-t", str(threads)], stdout=f)
+            secs, rss, cpu = timed(
+                [BIN, "classify", "-m", model, "-i", texts, "-t", str(threads)], stdout=f)
         digest, lines = sha256_rows(out)
         if lines != args.docs + 1:
             sys.exit(f"{threads} threads: {lines - 1} rows for {args.docs} documents")
@@ -134,6 +138,8 @@ def main():
             "seconds": secs,
             "docs_per_s": args.docs / secs,
             "docs_per_s_after_load": args.docs / max(secs - load_s, 1e-9),
+            "cpu_seconds": cpu,
+            "docs_per_cpu_s": args.docs / cpu,
             "peak_rss_bytes": rss,
             "output_sha256": digest,
             "rows": lines - 1,
@@ -168,10 +174,11 @@ def main():
     print(f"load to first result: median {load_s:.3f} s of {args.load_runs} "
           f"(min {min(loads):.3f}, max {max(loads):.3f}); reading the file once: {read_s:.3f} s "
           f"(ratio {load_s / read_s:.2f}); peak RSS {max(load_rss) / 2**20:.0f} MiB")
-    print("| threads | wall s | docs/s end to end | docs/s after load | peak RSS |")
-    print("|---|---|---|---|---|")
+    print("| threads | wall s | CPU s | docs/s end to end | docs/s after load | docs per CPU-second | peak RSS |")
+    print("|---|---|---|---|---|---|---|")
     for t, r in runs.items():
-        print(f"| {t} | {r['seconds']:.1f} | {r['docs_per_s']:,.0f} | {r['docs_per_s_after_load']:,.0f} "
+        print(f"| {t} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['docs_per_s']:,.0f} "
+              f"| {r['docs_per_s_after_load']:,.0f} | {r['docs_per_cpu_s']:,.0f} "
               f"| {r['peak_rss_bytes'] / 2**30:.2f} GiB |")
     print(f"output sha256 {runs[1]['output_sha256'][:16]}… equal at 1 and 2 threads, "
           f"{runs[1]['rows']} rows; 2/1 thread ratio {result['two_over_one_thread_ratio']:.2f}")
