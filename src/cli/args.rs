@@ -72,6 +72,16 @@ impl ModelArgs {
     pub fn load(&self) -> Result<Model> {
         scyth::model::load(&self.model)
     }
+
+    /// Loads the model and checks that it can run `precision` (an int8-only
+    /// model has no f32 weights).
+    pub fn load_for(&self, precision: Precision) -> Result<Model> {
+        let model = self.load()?;
+        model
+            .check_precision(precision)
+            .with_context(|| format!("--precision f32 with {}", self.model.display()))?;
+        Ok(model)
+    }
 }
 
 /// Parses `int8` / `f32`.

@@ -49,7 +49,7 @@ pub fn run(args: CategoriesArgs) -> Result<Outcome> {
 }
 
 fn build(args: BuildArgs) -> Result<Outcome> {
-    let model = args.model.load()?;
+    let model = args.model.load_for(args.precision)?;
     let mut builder = CategoryBuilder::default();
     let mut scratch = PredictScratch::default();
     let (mut failed, mut unlabeled, mut used) = (0usize, 0usize, 0usize);

@@ -124,7 +124,7 @@ pub fn classify_record(
 
 /// Runs `scyth classify`.
 pub fn run(args: ClassifyArgs) -> Result<Outcome> {
-    let model = args.model.load()?;
+    let model = args.model.load_for(args.precision)?;
     let categories = match &args.user.categories {
         Some(path) => Some(load_categories(path, &model)?),
         None => None,

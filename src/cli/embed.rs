@@ -34,7 +34,7 @@ pub struct EmbedArgs {
 
 /// Runs `scyth embed`.
 pub fn run(args: EmbedArgs) -> Result<Outcome> {
-    let model = args.model.load()?;
+    let model = args.model.load_for(args.precision)?;
     let items: Vec<Result<Record, RecordError>> = args.input.open()?.collect();
     let pool = args.threads.pool()?;
     let embeddings: Vec<Option<Vec<f32>>> = pool.install(|| {

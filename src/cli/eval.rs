@@ -62,12 +62,12 @@ pub struct EvalReport {
     pub failed: usize,
     /// int8 results.
     pub int8: PrecisionReport,
-    /// f32 results.
-    pub f32: PrecisionReport,
-    /// int8 accuracy minus f32 accuracy, in points.
-    pub int8_minus_f32_points: f64,
-    /// Documents whose top-1 differs between int8 and f32.
-    pub top1_disagreements: usize,
+    /// f32 results (`None` for int8-only models, which have no f32 weights).
+    pub f32: Option<PrecisionReport>,
+    /// int8 accuracy minus f32 accuracy, in points (`None` without f32).
+    pub int8_minus_f32_points: Option<f64>,
+    /// Documents whose top-1 differs between int8 and f32 (`None` without f32).
+    pub top1_disagreements: Option<usize>,
 }
 
 /// Classifies `texts` with one precision (in parallel on `pool`) and scores
@@ -148,38 +148,48 @@ pub fn run(args: EvalArgs) -> Result<Outcome> {
         args.top_k,
         &pool,
     );
-    let (f32r, top_f32) = score(
-        &model,
-        &refs,
-        &gold,
-        Precision::F32,
-        args.threshold,
-        args.top_k,
-        &pool,
-    );
+    let f32r = match model.is_int8_only() {
+        true => None,
+        false => Some(score(
+            &model,
+            &refs,
+            &gold,
+            Precision::F32,
+            args.threshold,
+            args.top_k,
+            &pool,
+        )),
+    };
     let report = EvalReport {
         n: texts.len(),
         failed,
-        int8_minus_f32_points: 100.0 * (int8.report.accuracy - f32r.report.accuracy),
-        top1_disagreements: top_int8
-            .iter()
-            .zip(&top_f32)
-            .filter(|(a, b)| a != b)
-            .count(),
+        int8_minus_f32_points: f32r
+            .as_ref()
+            .map(|(f, _)| 100.0 * (int8.report.accuracy - f.report.accuracy)),
+        top1_disagreements: f32r
+            .as_ref()
+            .map(|(_, top_f32)| top_int8.iter().zip(top_f32).filter(|(a, b)| a != b).count()),
         int8,
-        f32: f32r,
+        f32: f32r.map(|(f, _)| f),
     };
     if args.json {
         out!("{}", serde_json::to_string(&report)?);
     } else {
         out!("documents: {} ({} unreadable)", report.n, report.failed);
         out!("{}", report.int8.summary_line("int8:"));
-        out!("{}", report.f32.summary_line("f32: "));
-        out!(
-            "int8 − f32: {:+.2} points of accuracy; top-1 differs on {} documents",
+        match (
+            &report.f32,
             report.int8_minus_f32_points,
-            report.top1_disagreements
-        );
+            report.top1_disagreements,
+        ) {
+            (Some(f), Some(points), Some(differ)) => {
+                out!("{}", f.summary_line("f32: "));
+                out!(
+                    "int8 − f32: {points:+.2} points of accuracy; top-1 differs on {differ} documents"
+                );
+            }
+            _ => out!("f32:  not available (int8-only model: no f32 weights)"),
+        }
         out!("\n== int8 ==\n{}", report.int8.report.to_text());
     }
     Ok(if failed > 0 {

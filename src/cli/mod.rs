@@ -22,6 +22,7 @@ mod import;
 mod inspect;
 mod output;
 mod stream;
+mod synth;
 mod train;
 mod words;
 mod words_report;
@@ -66,6 +67,8 @@ enum Command {
     Dict(dict::DictArgs),
     /// Word statistics: emerging words per time bucket, category keywords.
     Words(words::WordsArgs),
+    /// Write a random int8-only model of any shape (benchmarks at scale).
+    SynthModel(synth::SynthArgs),
 }
 
 /// Outcome of a command that ran to the end.
@@ -92,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Categories(a) => categories::run(a),
         Command::Dict(a) => dict::run(a),
         Command::Words(a) => words::run(a),
+        Command::SynthModel(a) => synth::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

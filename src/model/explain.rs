@@ -1,12 +1,15 @@
 //! Why a document got a label: the network is linear, so the top label's
 //! logit is exactly the bias plus one contribution per set input column,
-//! `value · (W_enc[col] · W_link · W_head[:, label])` (f32 weights).
+//! `value · (W_enc[col] · W_link · W_head[:, label])` (f32 weights, or the
+//! dequantized int8 weights of an int8-only model).
 
 use serde::Serialize;
 
 use crate::features::{FeatureKind, FeaturePair, extract_pairs};
 use crate::model::Model;
 use crate::model::predict::PredictScratch;
+use crate::network::F32Weights;
+use crate::quant::Int8Weights;
 use crate::text::Pentagram;
 
 /// One feature's share of a label's logit.
@@ -39,22 +42,25 @@ impl Model {
             text,
             &mut scratch.features,
         );
-        let w = &self.f32_weights;
-        let s = w.shape;
-        let head_row = &w.head[label as usize * s.e..(label as usize + 1) * s.e];
+        let s = self.meta.shape;
+        let weights = Weights::of(self);
         // u = W_link · W_head[:, label] in latent space (H).
         let mut u = vec![0.0f32; s.h];
-        for (k_e, link_row) in w.link.chunks_exact(s.h).enumerate() {
-            let a = head_row[k_e];
-            for (ui, &l) in u.iter_mut().zip(link_row) {
-                *ui += a * l;
+        for k_e in 0..s.e {
+            let a = weights.head(label as usize, k_e);
+            for (h, ui) in u.iter_mut().enumerate() {
+                *ui += a * weights.link(k_e, h);
             }
         }
         let mut out: Vec<Explanation> = pairs
             .into_iter()
             .map(|pair| {
-                let row = &w.enc[pair.column as usize * s.h..(pair.column as usize + 1) * s.h];
-                let dot: f32 = row.iter().zip(&u).map(|(a, b)| a * b).sum();
+                let col = pair.column as usize;
+                let dot: f32 = u
+                    .iter()
+                    .enumerate()
+                    .map(|(h, b)| weights.enc(col, h) * b)
+                    .sum();
                 let pentagram = match pair.kind {
                     FeatureKind::Agr { pentagram } => {
                         let keys = &self.lexicon.pent_keys
@@ -75,5 +81,54 @@ impl Model {
         out.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
         out.truncate(k);
         out
+    }
+}
+
+/// The weights explanations read: the float ones, or the int8 codes
+/// dequantized (`(code − zero point) · scale`) when the model has none.
+enum Weights<'a> {
+    F32(&'a F32Weights),
+    Int8(&'a Int8Weights),
+}
+
+impl<'a> Weights<'a> {
+    fn of(model: &'a Model) -> Weights<'a> {
+        match &model.f32_weights {
+            Some(f) => Weights::F32(f),
+            None => Weights::Int8(&model.int8_weights),
+        }
+    }
+
+    /// Encoder weight of column `d`, latent unit `h` (channel = `h`).
+    fn enc(&self, d: usize, h: usize) -> f32 {
+        match self {
+            Weights::F32(w) => w.enc[d * w.shape.h + h],
+            Weights::Int8(q) => {
+                let zp = q.zero_points.as_ref().map_or(0, |z| z.enc[h]);
+                (q.enc[d * q.shape.h + h] as i32 - zp) as f32 * q.enc_scale[h]
+            }
+        }
+    }
+
+    /// Linker weight of output `e`, input `h` (channel = `e`).
+    fn link(&self, e: usize, h: usize) -> f32 {
+        match self {
+            Weights::F32(w) => w.link[e * w.shape.h + h],
+            Weights::Int8(q) => {
+                let zp = q.zero_points.as_ref().map_or(0, |z| z.link[e]);
+                (q.link[e * q.shape.h + h] as i32 - zp) as f32 * q.link_scale[e]
+            }
+        }
+    }
+
+    /// Head weight of category `c`, input `e` (channel = `c`).
+    fn head(&self, c: usize, e: usize) -> f32 {
+        match self {
+            Weights::F32(w) => w.head[c * w.shape.e + e],
+            Weights::Int8(q) => {
+                let zp = q.zero_points.as_ref().map_or(0, |z| z.head[c]);
+                (q.head[c * q.shape.e + e] as i32 - zp) as f32 * q.head_scale[c]
+            }
+        }
     }
 }

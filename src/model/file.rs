@@ -4,13 +4,14 @@
 //! and borrows the big matrices from the map without copying them.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail, ensure};
 use bytemuck::Pod;
 use memmap2::Mmap;
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use safetensors::{Dtype, SafeTensors, tensor::TensorInfo};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::buf::Buf;
@@ -35,12 +36,51 @@ struct Header {
     meta: String,
 }
 
-/// One tensor to write: name, dtype, shape and bytes.
-struct Entry<'a> {
-    name: &'static str,
-    dtype: Dtype,
-    shape: Vec<usize>,
-    bytes: &'a [u8],
+/// Writes a tensor's bytes, in order, into the writer it is given.
+pub type FillFn<'a> = Box<dyn FnMut(&mut dyn Write) -> std::io::Result<()> + 'a>;
+
+/// Where the bytes of a tensor come from when it is written.
+pub enum TensorData<'a> {
+    /// Bytes already in memory.
+    Bytes(&'a [u8]),
+    /// Bytes produced on demand, in order, into the writer (so a tensor that
+    /// never exists in memory in one piece, e.g. a synthetic 2 GB encoder,
+    /// streams to disk). Must write exactly the tensor's size.
+    Stream(FillFn<'a>),
+}
+
+/// One tensor to write: name, dtype, shape and data.
+pub struct Tensor<'a> {
+    /// Tensor name (e.g. `int8.encoder`).
+    pub name: &'static str,
+    /// Element type.
+    pub dtype: Dtype,
+    /// Shape (row-major).
+    pub shape: Vec<usize>,
+    /// The bytes.
+    pub data: TensorData<'a>,
+}
+
+impl<'a> Tensor<'a> {
+    /// A tensor whose elements are in memory.
+    pub fn from_slice<T: Pod>(
+        name: &'static str,
+        dtype: Dtype,
+        shape: Vec<usize>,
+        data: &'a [T],
+    ) -> Tensor<'a> {
+        Tensor {
+            name,
+            dtype,
+            shape,
+            data: TensorData::Bytes(bytemuck::cast_slice(data)),
+        }
+    }
+
+    /// Size in bytes, from the shape and dtype.
+    fn byte_len(&self) -> usize {
+        self.shape.iter().product::<usize>() * self.dtype.bitsize() / 8
+    }
 }
 
 fn entry<'a, T: Pod>(
@@ -48,18 +88,23 @@ fn entry<'a, T: Pod>(
     dtype: Dtype,
     shape: Vec<usize>,
     data: &'a [T],
-) -> Entry<'a> {
-    Entry {
-        name,
-        dtype,
-        shape,
-        bytes: bytemuck::cast_slice(data),
-    }
+) -> Tensor<'a> {
+    Tensor::from_slice(name, dtype, shape, data)
 }
 
-fn entries(model: &Model) -> Vec<Entry<'_>> {
-    let s = model.f32_weights.shape;
-    let mut list = base_entries(model);
+fn entries(model: &Model) -> Vec<Tensor<'_>> {
+    let s = model.int8_weights.shape;
+    let mut list = lexicon_tensors(&model.lexicon);
+    list.push(entry("f32.bias", Dtype::F32, vec![s.c], &model.bias));
+    // int8-only models have no float encoder, linker and head.
+    if let Some(f) = &model.f32_weights {
+        list.push(entry("f32.encoder", Dtype::F32, vec![s.d, s.h], &f.enc));
+        list.push(entry("f32.linker", Dtype::F32, vec![s.e, s.h], &f.link));
+        list.push(entry("f32.head", Dtype::F32, vec![s.c, s.e], &f.head));
+    }
+    let q = &model.int8_weights;
+    list.push(entry("int8.encoder", Dtype::I8, vec![s.d, s.h], &q.enc));
+    list.extend(int8_small_tensors(q));
     // Weight zero points exist only for imported affine checkpoints; other
     // files do not carry them (so their bytes are unchanged).
     if let Some(z) = &model.int8_weights.zero_points {
@@ -85,11 +130,20 @@ fn entries(model: &Model) -> Vec<Entry<'_>> {
     list
 }
 
-fn base_entries(model: &Model) -> Vec<Entry<'_>> {
-    let lex = &model.lexicon;
-    let f = &model.f32_weights;
-    let q = &model.int8_weights;
-    let s = f.shape;
+/// The int8 tensors except the encoder codes: scales, linker and head.
+pub fn int8_small_tensors(q: &Int8Weights) -> Vec<Tensor<'_>> {
+    let s = q.shape;
+    vec![
+        entry("int8.encoder_scale", Dtype::F32, vec![s.h], &q.enc_scale),
+        entry("int8.linker", Dtype::I8, vec![s.e, s.h], &q.link),
+        entry("int8.linker_scale", Dtype::F32, vec![s.e], &q.link_scale),
+        entry("int8.head", Dtype::I8, vec![s.c, s.e], &q.head),
+        entry("int8.head_scale", Dtype::F32, vec![s.c], &q.head_scale),
+    ]
+}
+
+/// The tensors of a lexicon (vocabulary, statistics, pentagram dictionary).
+pub fn lexicon_tensors(lex: &Lexicon) -> Vec<Tensor<'_>> {
     let (t, p) = (lex.n_trigrams(), lex.n_pentagrams());
     vec![
         entry("lexicon.keys", Dtype::U64, vec![t], &lex.keys),
@@ -106,7 +160,7 @@ fn base_entries(model: &Model) -> Vec<Entry<'_>> {
         entry(
             "lexicon.column_trigram",
             Dtype::U32,
-            vec![s.d],
+            vec![lex.n_columns()],
             &lex.column_trigram,
         ),
         entry(
@@ -129,16 +183,6 @@ fn base_entries(model: &Model) -> Vec<Entry<'_>> {
         ),
         entry("pentagram.df", Dtype::U32, vec![p], &lex.pent_df),
         entry("pentagram.keys", Dtype::U64, vec![p, 2], &lex.pent_keys),
-        entry("f32.encoder", Dtype::F32, vec![s.d, s.h], &f.enc),
-        entry("f32.linker", Dtype::F32, vec![s.e, s.h], &f.link),
-        entry("f32.head", Dtype::F32, vec![s.c, s.e], &f.head),
-        entry("f32.bias", Dtype::F32, vec![s.c], &f.bias),
-        entry("int8.encoder", Dtype::I8, vec![s.d, s.h], &q.enc),
-        entry("int8.encoder_scale", Dtype::F32, vec![s.h], &q.enc_scale),
-        entry("int8.linker", Dtype::I8, vec![s.e, s.h], &q.link),
-        entry("int8.linker_scale", Dtype::F32, vec![s.e], &q.link_scale),
-        entry("int8.head", Dtype::I8, vec![s.c, s.e], &q.head),
-        entry("int8.head_scale", Dtype::F32, vec![s.c], &q.head_scale),
     ]
 }
 
@@ -172,31 +216,184 @@ const HASH_PIECE: usize = 64 << 20;
 /// a crash never leaves a half-written model under the final name). Returns
 /// the checksum written.
 pub fn save(model: &Model, path: &Path) -> Result<u64> {
-    let meta_json = serde_json::to_string(&model.meta).context("serializing model metadata")?;
-    let list = entries(model);
-    let sum = checksum(&meta_json, list.iter().map(|e| (e.name, e.bytes)), |_| {});
+    write_model(&model.meta, entries(model), path)
+}
+
+/// The safetensors header of `tensors` laid out as the safetensors crate
+/// lays them out (descending dtype alignment, then name: every tensor is
+/// aligned for its type), padded with spaces to a multiple of 8 bytes, with
+/// the scyth metadata carrying `sum`. Returns the header bytes and each
+/// tensor's offset in the data section, in `tensors` order.
+fn layout(meta_json: &str, sum: u64, tensors: &[Tensor<'_>]) -> Result<(Vec<u8>, Vec<usize>)> {
+    let mut order: Vec<usize> = (0..tensors.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&tensors[a], &tensors[b]);
+        b.dtype.cmp(&a.dtype).then(a.name.cmp(b.name))
+    });
+    let mut offsets = vec![0; tensors.len()];
+    let mut infos = Vec::with_capacity(tensors.len());
+    let mut at = 0usize;
+    for i in order {
+        let t = &tensors[i];
+        let n = t.byte_len();
+        offsets[i] = at;
+        infos.push((
+            t.name.to_string(),
+            TensorInfo {
+                dtype: t.dtype,
+                shape: t.shape.clone(),
+                data_offsets: (at, at + n),
+            },
+        ));
+        at += n;
+    }
     let wrapper = Header {
         format: FORMAT_TAG.to_string(),
         checksum_xxh3: format!("{sum:016x}"),
-        meta: meta_json,
+        meta: meta_json.to_string(),
     };
-    let mut header = HashMap::new();
-    header.insert(HEADER_KEY.to_string(), serde_json::to_string(&wrapper)?);
-    let views: Vec<(&str, TensorView<'_>)> = list
-        .iter()
-        .map(|e| Ok((e.name, TensorView::new(e.dtype, e.shape.clone(), e.bytes)?)))
-        .collect::<Result<_, safetensors::SafeTensorError>>()
-        .context("preparing tensors")?;
-    safetensors::serialize_to_file(views, Some(header), path)
-        .with_context(|| format!("writing model file {}", path.display()))?;
-    // The temporary file is created private; a model is an ordinary file.
+    let mut extra = HashMap::new();
+    extra.insert(HEADER_KEY.to_string(), serde_json::to_string(&wrapper)?);
+    let metadata = safetensors::tensor::Metadata::new(Some(extra), infos)
+        .map_err(|e| anyhow::anyhow!("invalid tensor layout: {e:?}"))?;
+    let mut header = serde_json::to_string(&metadata)?.into_bytes();
+    header.resize(header.len().next_multiple_of(8), b' ');
+    Ok((header, offsets))
+}
+
+/// Writes a model file from its metadata and tensors, streaming: tensors
+/// are written at their final offsets in name order (the checksum's order),
+/// hashed on the way, and the header is written last with the checksum, so
+/// no tensor is ever copied or read back. Goes through a temporary file in
+/// the same folder, renamed into place. The bytes are those the
+/// safetensors crate writes for the same tensors. Returns the checksum.
+pub fn write_model(meta: &ModelMeta, mut tensors: Vec<Tensor<'_>>, path: &Path) -> Result<u64> {
+    let meta_json = serde_json::to_string(meta).context("serializing model metadata")?;
+    for t in &tensors {
+        if let TensorData::Bytes(b) = &t.data {
+            ensure!(
+                b.len() == t.byte_len(),
+                "tensor {}: {} bytes for shape {:?} of {:?}",
+                t.name,
+                b.len(),
+                t.shape,
+                t.dtype
+            );
+        }
+    }
+    let (header, offsets) = layout(&meta_json, 0, &tensors)?;
+    let data_start = 8 + header.len();
+    let total = data_start + tensors.iter().map(Tensor::byte_len).sum::<usize>();
+
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = (|| -> Result<u64> {
+        let file = std::fs::File::create(&tmp)?;
+        file.set_len(total as u64)?;
+        let mut order: Vec<usize> = (0..tensors.len()).collect();
+        order.sort_by_key(|&i| tensors[i].name);
+        let mut h = Xxh3::new();
+        h.update(meta_json.as_bytes());
+        for i in order {
+            let t = &mut tensors[i];
+            let len = t.byte_len();
+            h.update(t.name.as_bytes());
+            h.update(&(len as u64).to_le_bytes());
+            let mut out = PositionedWriter {
+                file: &file,
+                at: (data_start + offsets[i]) as u64,
+                hash: &mut h,
+                written: 0,
+            };
+            match &mut t.data {
+                TensorData::Bytes(b) => out.write_all(b)?,
+                TensorData::Stream(fill) => {
+                    let mut buffered = std::io::BufWriter::with_capacity(4 << 20, &mut out);
+                    fill(&mut buffered)?;
+                    buffered.flush()?;
+                }
+            }
+            ensure!(
+                out.written == len,
+                "tensor {}: {} bytes written, its shape needs {len}",
+                t.name,
+                out.written
+            );
+        }
+        let sum = h.digest();
+        let (header, _) = layout(&meta_json, sum, &tensors)?;
+        ensure!(
+            header.len() + 8 == data_start,
+            "header length changed with the checksum"
+        );
+        write_at(&file, &(header.len() as u64).to_le_bytes(), 0)?;
+        write_at(&file, &header, 8)?;
+        // The temporary file is created private; a model is an ordinary file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+        }
+        Ok(sum)
+    })();
+    let sum = match written {
+        Ok(sum) => sum,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e.context(format!("writing model file {}", path.display())));
+        }
+    };
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    Ok(sum)
+}
+
+/// Writes `bytes` at `offset` of `file` (all of them).
+fn write_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("setting permissions of {}", path.display()))?;
+        use std::os::unix::fs::FileExt;
+        file.write_all_at(bytes, offset)
     }
-    Ok(sum)
+    #[cfg(not(unix))]
+    {
+        use std::io::Seek;
+        let mut f = file;
+        f.seek(std::io::SeekFrom::Start(offset))?;
+        f.write_all(bytes)
+    }
+}
+
+/// Writes consecutive bytes from a starting offset of a file, hashing them.
+struct PositionedWriter<'f, 'h> {
+    file: &'f std::fs::File,
+    at: u64,
+    hash: &'h mut Xxh3,
+    written: usize,
+}
+
+impl Write for PositionedWriter<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        write_at(self.file, buf, self.at)?;
+        self.hash.update(buf);
+        self.at += buf.len() as u64;
+        self.written += buf.len();
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Loads a model file, memory-mapped. Rejects files that are not scyth
@@ -337,12 +534,26 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         pent_keys: buf!("pentagram.keys", Dtype::U64, [p, 2]),
     };
     validate_lexicon(&lexicon, s.d)?;
-    let f32_weights = F32Weights {
-        shape: s,
-        enc: buf!("f32.encoder", Dtype::F32, [s.d, s.h]),
-        link: buf!("f32.linker", Dtype::F32, [s.e, s.h]),
-        head: buf!("f32.head", Dtype::F32, [s.c, s.e]),
-        bias: buf!("f32.bias", Dtype::F32, [s.c]),
+    let bias: Buf<f32> = buf!("f32.bias", Dtype::F32, [s.c]);
+    // Files without a float encoder are int8-only (all three float matrices
+    // are absent together).
+    let f32_weights = match infos.contains_key("f32.encoder") {
+        true => Some(F32Weights {
+            shape: s,
+            enc: buf!("f32.encoder", Dtype::F32, [s.d, s.h]),
+            link: buf!("f32.linker", Dtype::F32, [s.e, s.h]),
+            head: buf!("f32.head", Dtype::F32, [s.c, s.e]),
+            bias: buf!("f32.bias", Dtype::F32, [s.c]),
+        }),
+        false => {
+            for name in ["f32.linker", "f32.head"] {
+                ensure!(
+                    !infos.contains_key(name),
+                    "tensor {name} without f32.encoder"
+                );
+            }
+            None
+        }
     };
     let int8_weights = Int8Weights::from_parts(
         s,
@@ -378,6 +589,7 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         lexicon: lexicon.into(),
         f32_weights,
         int8_weights,
+        bias,
         checksum: sum,
     })
 }
@@ -432,4 +644,79 @@ fn validate_lexicon(lex: &Lexicon, d: usize) -> Result<()> {
         "pentagram list entry out of range"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streaming writer writes exactly what the safetensors crate
+    /// writes for the same tensors and metadata (so files stay readable by
+    /// any safetensors reader, and the layout is the one it chose).
+    #[test]
+    fn streaming_writer_matches_the_safetensors_crate() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/model/tiny.scyth");
+        let model = load(&fixture).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for (name, model) in [
+            ("full", model),
+            ("int8", load(&fixture).unwrap().into_int8_only()),
+        ] {
+            let path = dir.path().join(name);
+            let sum = save(&model, &path).unwrap();
+            let wrapper = Header {
+                format: FORMAT_TAG.to_string(),
+                checksum_xxh3: format!("{sum:016x}"),
+                meta: serde_json::to_string(&model.meta).unwrap(),
+            };
+            let list = entries(&model);
+            let sum_again = checksum(
+                &wrapper.meta,
+                list.iter().map(|t| match &t.data {
+                    TensorData::Bytes(b) => (t.name, *b),
+                    TensorData::Stream(_) => unreachable!("a saved model's tensors are in memory"),
+                }),
+                |_| {},
+            );
+            assert_eq!(sum, sum_again);
+            let views: Vec<(&str, safetensors::tensor::TensorView<'_>)> = list
+                .iter()
+                .map(|t| match &t.data {
+                    TensorData::Bytes(b) => (
+                        t.name,
+                        safetensors::tensor::TensorView::new(t.dtype, t.shape.clone(), b).unwrap(),
+                    ),
+                    TensorData::Stream(_) => unreachable!(),
+                })
+                .collect();
+            let mut extra = HashMap::new();
+            extra.insert(
+                HEADER_KEY.to_string(),
+                serde_json::to_string(&wrapper).unwrap(),
+            );
+            let expected = safetensors::serialize(views, Some(extra)).unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_stream_of_the_wrong_length_is_an_error_and_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let model =
+            load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/model/tiny.scyth")).unwrap();
+        let mut list = lexicon_tensors(&model.lexicon);
+        list.push(Tensor {
+            name: "int8.encoder",
+            dtype: Dtype::I8,
+            shape: vec![4, 4],
+            data: TensorData::Stream(Box::new(|out: &mut dyn Write| out.write_all(&[1; 15]))),
+        });
+        let path = dir.path().join("short.scyth");
+        let err = format!("{:#}", write_model(&model.meta, list, &path).unwrap_err());
+        assert!(
+            err.contains("15 bytes written, its shape needs 16"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }

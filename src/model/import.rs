@@ -417,7 +417,8 @@ fn from_parts(manifest: &Manifest, t: &Tensors<'_>) -> Result<Model> {
     Ok(Model {
         meta,
         lexicon: lexicon.into(),
-        f32_weights,
+        bias: f32_weights.bias.to_vec().into(),
+        f32_weights: Some(f32_weights),
         int8_weights,
         checksum: 0,
     })

@@ -55,19 +55,21 @@ impl Prediction {
     }
 
     /// The `k` most probable categories, probability descending, ties to the
-    /// lower id.
+    /// lower id. Selects before sorting, so it costs O(C + k log k) (models
+    /// with thousands of categories call it for every document).
     pub fn top_k(&self, k: usize) -> Vec<(u32, f32)> {
-        let mut order: Vec<u32> = (0..self.probabilities.len() as u32).collect();
-        order.sort_by(|&a, &b| {
-            self.probabilities[b as usize]
-                .total_cmp(&self.probabilities[a as usize])
-                .then(a.cmp(&b))
-        });
-        order.truncate(k);
-        order
-            .into_iter()
-            .map(|c| (c, self.probabilities[c as usize]))
-            .collect()
+        let p = &self.probabilities;
+        let by_probability =
+            |a: &u32, b: &u32| p[*b as usize].total_cmp(&p[*a as usize]).then(a.cmp(b));
+        let mut order: Vec<u32> = (0..p.len() as u32).collect();
+        if k < order.len() {
+            if k > 0 {
+                order.select_nth_unstable_by(k - 1, by_probability);
+            }
+            order.truncate(k);
+        }
+        order.sort_by(by_probability);
+        order.into_iter().map(|c| (c, p[c as usize])).collect()
     }
 }
 
@@ -99,6 +101,10 @@ impl Model {
     }
 
     /// Like [`Model::predict_row`] with an explicit int8 kernel.
+    ///
+    /// # Panics
+    /// With [`Precision::F32`] on an int8-only model (drivers check
+    /// [`Model::check_precision`] first).
     pub fn predict_row_with(
         &self,
         row: &SparseRow,
@@ -110,7 +116,7 @@ impl Model {
             Precision::Int8 => {
                 let out = forward_int8(
                     &self.int8_weights,
-                    &self.f32_weights.bias,
+                    &self.bias,
                     kernel,
                     row,
                     &mut scratch.int8,
@@ -118,7 +124,11 @@ impl Model {
                 (out.linked, out.logits)
             }
             Precision::F32 => {
-                let out = self.f32_weights.forward(&[row]);
+                let out = self
+                    .f32_weights
+                    .as_ref()
+                    .expect("f32 precision on an int8-only model (see Model::check_precision)")
+                    .forward(&[row]);
                 (out.linked.row(0).to_vec(), out.logits.row(0).to_vec())
             }
         };

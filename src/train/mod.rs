@@ -318,7 +318,8 @@ fn train_in_pool(
     let mut model = Model {
         meta,
         lexicon: lexicon.into(),
-        f32_weights,
+        bias: f32_weights.bias.to_vec().into(),
+        f32_weights: Some(f32_weights),
         int8_weights,
         checksum: 0,
     };
@@ -444,14 +445,15 @@ mod tests {
             ..small_options()
         })
         .0;
-        assert_eq!(&*one.f32_weights.enc, &*two.f32_weights.enc);
-        assert_eq!(&*one.f32_weights.head, &*two.f32_weights.head);
+        let (f1, f2) = (one.f32().unwrap(), two.f32().unwrap());
+        assert_eq!(&*f1.enc, &*f2.enc);
+        assert_eq!(&*f1.head, &*f2.head);
         let other = train_quiet(&TrainOptions {
             seed: 7,
             ..small_options()
         })
         .0;
-        assert_ne!(&*one.f32_weights.enc, &*other.f32_weights.enc);
+        assert_ne!(&*f1.enc, &*other.f32().unwrap().enc);
     }
 
     #[test]

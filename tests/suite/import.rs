@@ -115,12 +115,18 @@ fn model_logits(model: &Model, text: &str, precision: Precision) -> Vec<f32> {
     let mut fs = FeatureScratch::default();
     let row = model.features(text, &mut fs);
     match precision {
-        Precision::F32 => model.f32_weights.forward(&[&row]).logits.row(0).to_vec(),
+        Precision::F32 => model
+            .f32()
+            .expect("f32 weights")
+            .forward(&[&row])
+            .logits
+            .row(0)
+            .to_vec(),
         Precision::Int8 => {
             let mut s = scyth::quant::Int8Scratch::default();
             scyth::quant::forward_int8(
                 &model.int8_weights,
-                &model.f32_weights.bias,
+                &model.bias,
                 scyth::quant::default_kernel(),
                 &row,
                 &mut s,

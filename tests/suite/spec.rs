@@ -595,7 +595,7 @@ fn short_and_empty_texts_have_no_features_3_cases() {
 #[test]
 fn featureless_text_gives_zero_embedding_and_bias_logits() {
     let model = &*MODEL;
-    let bias = &model.f32_weights.bias;
+    let bias = &model.bias;
     for precision in [Precision::Int8, Precision::F32] {
         for text in ["", "ab", "\u{E000}\u{E000}\u{E000}\u{E000}"] {
             let pred = model.predict_text(text, precision, &mut PredictScratch::default());
