@@ -2,7 +2,6 @@
 //! lexicon, the same text always gives the same (column, value) pairs: no
 //! state is shared between documents except the reusable scratch buffers.
 
-use rustc_hash::FxHashSet;
 use serde::Serialize;
 
 use crate::features::lexicon::NO_COLUMN;
@@ -61,13 +60,21 @@ impl SparseRow {
     }
 }
 
+/// Bits of the small presence filter: 64 Ki bits (8 KiB) stay in L1 and,
+/// with the ~1,000 distinct trigrams of a long article, are ~1.5% set.
+const FILTER_BITS: usize = 1 << 16;
+
 /// Reusable per-thread buffers for extraction.
 ///
 /// Occurrence counts live in a dense array indexed by trigram, guarded by a
 /// bitset (a few hundred KB, cache-resident) so that scoring the long
 /// pentagram lists of common trigrams costs a bit test per entry, not a hash
-/// lookup. Both are sized to the lexicon on first use and cleared per
-/// document through the list of distinct trigrams.
+/// lookup. In front of that bitset sits an 8 KiB filter indexed by the low
+/// bits of the trigram index: most list entries name trigrams absent from
+/// the text, and the filter rejects almost all of them from L1 (it can only
+/// say "maybe present", never hide a present trigram, so results are
+/// unchanged). All are sized on first use and cleared per document through
+/// the list of distinct trigrams (and the set columns).
 #[derive(Debug, Default)]
 pub struct FeatureScratch {
     chars: Vec<char>,
@@ -75,11 +82,13 @@ pub struct FeatureScratch {
     indices: Vec<u32>,
     counts: Vec<u32>,
     present: Vec<u64>,
+    filter: Vec<u64>,
     distinct: Vec<u32>,
     /// Per distinct trigram: the extra count of its best pentagram
     /// (`u32::MAX` when it has none).
     best: Vec<u32>,
-    set: FxHashSet<u32>,
+    /// Set input columns of the current text (bitset, grown on demand).
+    set: Vec<u64>,
 }
 
 impl FeatureScratch {
@@ -93,8 +102,21 @@ impl FeatureScratch {
                 self.present[t as usize / 64] = 0;
             }
         }
+        if self.filter.len() != FILTER_BITS / 64 {
+            self.filter = vec![0; FILTER_BITS / 64];
+        } else {
+            for &t in &self.distinct {
+                self.filter[t as usize % FILTER_BITS / 64] = 0;
+            }
+        }
         self.distinct.clear();
-        self.set.clear();
+    }
+
+    /// Whether trigram `t` may occur in the current text (false: it does not).
+    #[inline]
+    fn maybe_present(&self, t: u32) -> bool {
+        let i = t as usize % FILTER_BITS;
+        self.filter[i / 64] & (1 << (i % 64)) != 0
     }
 
     /// The last extracted text's distinct trigrams (those the source knows)
@@ -156,6 +178,8 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
         if *c == 0 {
             scratch.distinct.push(i);
             scratch.present[i as usize / 64] |= 1 << (i % 64);
+            let f = i as usize % FILTER_BITS;
+            scratch.filter[f / 64] |= 1 << (f % 64);
         }
         *c += 1;
     }
@@ -164,7 +188,7 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     for &t in &scratch.distinct {
         let col = lex.column(t);
         if col != NO_COLUMN && lex.is_white(t) {
-            scratch.set.insert(col);
+            insert_column(&mut scratch.set, col);
             pairs.push(FeaturePair {
                 column: col,
                 trigram: t,
@@ -188,7 +212,7 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
         };
         for u in lex.pentagram_trigrams(best) {
             let col = lex.column(u);
-            if col != NO_COLUMN && lex.is_white(u) && scratch.set.insert(col) {
+            if col != NO_COLUMN && lex.is_white(u) && insert_column(&mut scratch.set, col) {
                 pairs.push(FeaturePair {
                     column: col,
                     trigram: u,
@@ -198,7 +222,24 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
             }
         }
     }
+    for p in &pairs {
+        scratch.set[p.column as usize / 64] = 0;
+    }
     pairs
+}
+
+/// Marks column `col` in the bitset `set` (grown on demand); false when it
+/// already was set.
+#[inline]
+fn insert_column(set: &mut Vec<u64>, col: u32) -> bool {
+    let word = col as usize / 64;
+    if word >= set.len() {
+        set.resize((word + 1).next_power_of_two(), 0);
+    }
+    let bit = 1u64 << (col % 64);
+    let fresh = set[word] & bit == 0;
+    set[word] |= bit;
+    fresh
 }
 
 /// The pentagram of `list` then `appended` (triples `(pentagram, other,
@@ -225,6 +266,11 @@ fn best_pentagram(list: &[u32], appended: &[u32], scratch: &FeatureScratch) -> O
 #[inline]
 fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
     for entry in list.chunks_exact(3) {
+        // An entry whose two other members are absent has extra 0, which
+        // never beats the current best (≥ 0): skip it on the filter alone.
+        if !(scratch.maybe_present(entry[1]) | scratch.maybe_present(entry[2])) {
+            continue;
+        }
         let extra = scratch.count(entry[1]) + scratch.count(entry[2]);
         if extra > best.1 {
             *best = (entry[0], extra);
