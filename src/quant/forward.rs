@@ -271,3 +271,89 @@ fn dense_layer(
         }));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::quant::kernels::{PackedInt8, available_kernels};
+    use crate::quant::weights::{quantize_per_row, row_sums};
+
+    /// The int8 dense layer against the f32 product `x · Wᵀ`. Rounding each
+    /// activation to its step `s_x` errs by at most `s_x / 2`, each weight
+    /// by `s_w[o] / 2`, so output `o` is off by at most
+    /// `Σ_i (|x_i| · s_w[o] + |W_oi| · s_x + s_x · s_w[o] / 2) / 2`, plus f32
+    /// rounding of the sums (1e-5 relative here). Every kernel gives the
+    /// same integers, so the same bound holds for all of them; the test
+    /// also checks that the bound is not vacuous (the worst error reaches
+    /// at least 2% of it: the errors are a random walk, ~1/√k of the sum).
+    #[test]
+    fn dense_layer_is_within_the_quantization_bound_of_f32() {
+        let (batch, n, k) = (6, 40, 96);
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0
+        };
+        let wf: Vec<f32> = (0..n * k).map(|_| uniform() * 0.3).collect();
+        let x: Vec<f32> = (0..batch * k).map(|_| uniform()).collect();
+        let (codes, scales) = quantize_per_row(&wf, k);
+        let sums = row_sums(&codes, k);
+        let packed = PackedInt8::pack(&codes, n, k);
+        let mut worst_ratio = 0.0f32;
+        for kernel in available_kernels() {
+            let mut s = Int8Scratch::default();
+            let mut out = Vec::new();
+            let layer = Layer {
+                w: DenseInt8 {
+                    w: &codes,
+                    packed: &packed,
+                },
+                scales: &scales,
+                row_sums: &sums,
+                zero_points: None,
+                bias: None,
+            };
+            dense_layer(
+                kernel,
+                Arithmetic::Scyth,
+                &x,
+                batch,
+                layer,
+                &mut s,
+                &mut out,
+            );
+            for b in 0..batch {
+                let xb = &x[b * k..(b + 1) * k];
+                let (lo, hi) = xb
+                    .iter()
+                    .fold((0f32, 0f32), |(l, h), &v| (l.min(v), h.max(v)));
+                let sx = (hi - lo) / QMAX_REDUCED as f32;
+                for o in 0..n {
+                    let w = &wf[o * k..(o + 1) * k];
+                    let exact: f32 = xb.iter().zip(w).map(|(a, c)| a * c).sum();
+                    let bound: f32 = xb
+                        .iter()
+                        .zip(w)
+                        .map(|(a, c)| {
+                            (a.abs() * scales[o] + c.abs() * sx + sx * scales[o] / 2.0) / 2.0
+                        })
+                        .sum::<f32>()
+                        + 1e-5 * exact.abs().max(1.0);
+                    let err = (out[b * n + o] - exact).abs();
+                    assert!(
+                        err <= bound,
+                        "kernel {} doc {b} out {o}: error {err} > bound {bound}",
+                        kernel.name()
+                    );
+                    worst_ratio = worst_ratio.max(err / bound);
+                }
+            }
+        }
+        assert!(
+            worst_ratio > 0.02,
+            "bound too loose to test anything ({worst_ratio})"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod import;
+mod kernels;
 mod spec;
 mod stream;
 mod stream_classify;
