@@ -89,6 +89,8 @@ pub struct FeatureScratch {
     best: Vec<u32>,
     /// Set input columns of the current text (bitset, grown on demand).
     set: Vec<u64>,
+    /// The best pentagram of each distinct trigram that has one, in order.
+    chosen: Vec<u32>,
 }
 
 impl FeatureScratch {
@@ -200,10 +202,14 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     // AGR: for each distinct trigram in first-occurrence order, its best
     // pentagram's white trigrams not yet set.
     scratch.best.clear();
+    scratch.chosen.clear();
     const AHEAD: usize = 4;
     for &t in scratch.distinct.iter().take(AHEAD) {
         prefetch_list(lex.pentagram_lists(t).0);
     }
+    // Pass 1: the best pentagram of every distinct trigram (it depends only
+    // on the counts, not on what AGR sets). Its member triple is fetched
+    // ahead, so pass 2 does not wait on one cache miss per trigram.
     for i in 0..scratch.distinct.len() {
         let t = scratch.distinct[i];
         // The lists of the next trigrams are cold (a few hundred KB per
@@ -216,9 +222,14 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
         scratch
             .best
             .push(found.map_or(u32::MAX, |(_, extra)| extra));
-        let Some((best, _)) = found else {
-            continue;
-        };
+        if let Some((best, _)) = found {
+            scratch.chosen.push(best);
+        }
+    }
+    // Pass 2, in the same order: each best pentagram's white trigrams not
+    // yet set.
+    for i in 0..scratch.chosen.len() {
+        let best = scratch.chosen[i];
         for u in lex.pentagram_trigrams(best) {
             let col = lex.column(u);
             if col != NO_COLUMN && lex.is_white(u) && insert_column(&mut scratch.set, col) {
@@ -354,16 +365,32 @@ mod avx512 {
         let (a_lo, a_hi) = (load(&A_LO), load(&A_HI));
         let (b_lo, b_hi) = (load(&B_LO), load(&B_HI));
         let zero = _mm512_setzero_si512();
-        let mut chunks = list.chunks_exact(48);
-        for chunk in chunks.by_ref() {
-            let p = chunk.as_ptr() as *const __m512i;
-            // SAFETY: the chunk holds 48 u32, three unaligned vectors.
+        let entries = list.len() / 3;
+        let mut at = 0;
+        while at < entries {
+            let chunk = &list[3 * at..3 * entries.min(at + 16)];
+            at += 16;
+            let p = chunk.as_ptr() as *const i32;
+            // SAFETY: the masks cover exactly the chunk's u32 (48 for a
+            // whole step, fewer for the last): masked-off lanes read nothing.
             let (v0, v1, v2) = unsafe {
+                let n = chunk.len();
+                let mask = |from: usize| -> u16 {
+                    match n.saturating_sub(from) {
+                        0 => 0,
+                        m if m >= 16 => u16::MAX,
+                        m => (1u16 << m) - 1,
+                    }
+                };
                 (
-                    _mm512_loadu_si512(p),
-                    _mm512_loadu_si512(p.add(1)),
-                    _mm512_loadu_si512(p.add(2)),
+                    _mm512_maskz_loadu_epi32(mask(0), p),
+                    _mm512_maskz_loadu_epi32(mask(16), p.wrapping_add(16)),
+                    _mm512_maskz_loadu_epi32(mask(32), p.wrapping_add(32)),
                 )
+            };
+            let valid: u16 = match chunk.len() / 3 {
+                16 => u16::MAX,
+                m => (1u16 << m) - 1,
             };
             let a = _mm512_mask_permutexvar_epi32(
                 _mm512_permutex2var_epi32(v0, a_lo, v1),
@@ -377,7 +404,8 @@ mod avx512 {
                 b_hi,
                 v2,
             );
-            let (ma, mb) = (maybe_present(a, filter), maybe_present(b, filter));
+            let ma = maybe_present(a, filter) & valid;
+            let mb = maybe_present(b, filter) & valid;
             if ma | mb == 0 {
                 continue;
             }
@@ -397,7 +425,6 @@ mod avx512 {
                 *best = (chunk[3 * j], max);
             }
         }
-        super::scan_pentagrams(chunks.remainder(), scratch, best);
     }
 
     #[inline]
