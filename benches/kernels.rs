@@ -11,7 +11,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use scyth::quant::{DenseInt8, PackedInt8, ScalarKernel, available_kernels};
+use scyth::quant::{DenseInt8, Int8Kernel, PackedInt8, ScalarKernel, available_kernels};
 
 /// A deterministic stream of pseudo-random numbers (xorshift).
 fn stream(seed: u64) -> impl FnMut() -> u64 {

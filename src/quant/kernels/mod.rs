@@ -273,7 +273,7 @@ mod tests {
             seed in any::<u64>(),
         ) {
             let mut next = stream(seed);
-            let mut weight = |r: u64| if extremes { [-128i8, 127, -127][(r % 3) as usize] } else { r as u8 as i8 };
+            let weight = |r: u64| if extremes { [-128i8, 127, -127][(r % 3) as usize] } else { r as u8 as i8 };
             let rows: Vec<i8> = (0..width * n_rows).map(|_| weight(next())).collect();
             let cols: Vec<u32> = (0..n_active).map(|_| (next() % n_rows as u64) as u32).collect();
             let top = if wide_codes { 256 } else { 128 };
