@@ -6,7 +6,7 @@ use std::path::Path;
 use scyth::model::{Precision, PredictScratch};
 use scyth::quant::{ScalarKernel, available_kernels};
 
-use crate::fixture_texts;
+use super::fixture_texts;
 
 #[test]
 fn batched_int8_equals_one_document_at_a_time_on_tiny_for_every_kernel() {
