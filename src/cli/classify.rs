@@ -9,7 +9,8 @@ use rayon::prelude::*;
 use scyth::features::FeatureKind;
 use scyth::io::{Record, RecordError};
 use scyth::model::categories::UserCategories;
-use scyth::model::{Model, Precision, PredictScratch};
+use scyth::model::predict::PREDICT_BATCH;
+use scyth::model::{Model, Precision, PredictScratch, Prediction};
 
 use super::Outcome;
 use super::args::{CategoryArgs, InputArgs, ModelArgs, ThreadArgs, parse_precision};
@@ -49,15 +50,43 @@ pub struct ClassifyArgs {
 /// Records classified per parallel chunk (output stays in input order).
 pub const CHUNK: usize = 2048;
 
-/// Classifies one record into a row (against user categories when given).
-pub fn classify_record(
+/// Classifies a batch of records ([`PREDICT_BATCH`] at a time through the
+/// batched network), one result or error per item, in order.
+fn classify_batch<'r>(
+    model: &Model,
+    categories: Option<&UserCategories>,
+    items: &'r [Result<Record, RecordError>],
+    args: &ClassifyArgs,
+    scratch: &mut PredictScratch,
+) -> Vec<Result<ResultRow, &'r RecordError>> {
+    let texts: Vec<&str> = items
+        .iter()
+        .filter_map(|item| item.as_ref().ok().map(|r| r.text.as_str()))
+        .collect();
+    let mut preds = model
+        .predict_texts(&texts, args.precision, scratch)
+        .into_iter();
+    items
+        .iter()
+        .map(|item| match item {
+            Ok(rec) => {
+                let pred = preds.next().expect("one prediction per readable record");
+                Ok(result_row(model, categories, rec, pred, args, scratch))
+            }
+            Err(e) => Err(e),
+        })
+        .collect()
+}
+
+/// The output row of a record from its prediction.
+fn result_row(
     model: &Model,
     categories: Option<&UserCategories>,
     rec: &Record,
+    pred: Prediction,
     args: &ClassifyArgs,
     scratch: &mut PredictScratch,
 ) -> ResultRow {
-    let pred = model.predict_text(&rec.text, args.precision, scratch);
     if let Some(cats) = categories {
         let threshold = args.threshold.unwrap_or(0.5);
         let (decided, top) = cats.decide(
@@ -154,11 +183,11 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
         chunk.extend(reader.by_ref().take(CHUNK));
         let rows: Vec<Result<ResultRow, &RecordError>> = pool.install(|| {
             chunk
-                .par_iter()
-                .map_init(PredictScratch::default, |s, item| match item {
-                    Ok(rec) => Ok(classify_record(&model, categories.as_ref(), rec, &args, s)),
-                    Err(e) => Err(e),
+                .par_chunks(PREDICT_BATCH)
+                .map_init(PredictScratch::default, |s, items| {
+                    classify_batch(&model, categories.as_ref(), items, &args, s)
                 })
+                .flatten_iter()
                 .collect()
         });
         for row in rows {

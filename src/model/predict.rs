@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::{FeatureScratch, SparseRow, extract};
 use crate::model::Model;
 use crate::network::{l2_normalized, sigmoid};
-use crate::quant::{Int8Kernel, Int8Scratch, default_kernel, forward_int8};
+use crate::quant::{Int8Kernel, Int8Scratch, default_kernel, forward_int8, forward_int8_batch};
 
 /// Which weights run the forward pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,7 +35,13 @@ pub struct PredictScratch {
     /// Feature extraction buffers.
     pub features: FeatureScratch,
     int8: Int8Scratch,
+    rows: Vec<SparseRow>,
 }
+
+/// Documents per batch when classifying many texts: enough for the dense
+/// layers to run as GEMMs with their weights reused across documents, few
+/// enough for the batch's activations to stay in L2.
+pub const PREDICT_BATCH: usize = 32;
 
 /// The result for one document.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +94,62 @@ impl Model {
     ) -> Prediction {
         let row = self.features(text, &mut scratch.features);
         self.predict_row(&row, precision, scratch)
+    }
+
+    /// Classifies a batch of texts: features per text, then (int8) the
+    /// encoder per document and the linker and head as one GEMM each over
+    /// the batch. Each prediction equals [`Model::predict_text`] on that
+    /// text alone, bit for bit (activations are quantized per document).
+    pub fn predict_texts(
+        &self,
+        texts: &[&str],
+        precision: Precision,
+        scratch: &mut PredictScratch,
+    ) -> Vec<Prediction> {
+        self.predict_texts_with(texts, precision, default_kernel(), scratch)
+    }
+
+    /// Like [`Model::predict_texts`] with an explicit int8 kernel.
+    pub fn predict_texts_with(
+        &self,
+        texts: &[&str],
+        precision: Precision,
+        kernel: &dyn Int8Kernel,
+        scratch: &mut PredictScratch,
+    ) -> Vec<Prediction> {
+        let mut rows = std::mem::take(&mut scratch.rows);
+        rows.clear();
+        rows.extend(
+            texts
+                .iter()
+                .map(|t| self.features(t, &mut scratch.features)),
+        );
+        let preds = match precision {
+            Precision::F32 => rows
+                .iter()
+                .map(|row| self.predict_row_with(row, precision, kernel, scratch))
+                .collect(),
+            Precision::Int8 => {
+                let refs: Vec<&SparseRow> = rows.iter().collect();
+                let out = forward_int8_batch(
+                    &self.int8_weights,
+                    &self.f32_weights.bias,
+                    kernel,
+                    &refs,
+                    &mut scratch.int8,
+                );
+                rows.iter()
+                    .enumerate()
+                    .map(|(i, row)| Prediction {
+                        probabilities: out.logits(i).iter().map(|&l| sigmoid(l)).collect(),
+                        linked: out.linked(i).to_vec(),
+                        n_features: row.cols.len(),
+                    })
+                    .collect()
+            }
+        };
+        scratch.rows = rows;
+        preds
     }
 
     /// Runs the network on a feature row.

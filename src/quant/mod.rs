@@ -5,10 +5,15 @@
 
 pub mod activation;
 pub mod forward;
-pub mod kernel;
+pub mod kernels;
 pub mod weights;
 
 pub use activation::{Arithmetic, QParams, choose_qparams, choose_qparams_fbgemm, quantize_row};
-pub use forward::{Int8Output, Int8Scratch, forward_int8, input_codes, unit_row_code};
-pub use kernel::{Int8Kernel, ScalarKernel, available_kernels, default_kernel};
-pub use weights::{Int8Weights, ZeroPoints, quantize_per_row};
+pub use forward::{
+    Int8Batch, Int8Output, Int8Scratch, forward_int8, forward_int8_batch, input_codes,
+    unit_row_code,
+};
+pub use kernels::{
+    DenseInt8, Int8Kernel, PackedInt8, ScalarKernel, available_kernels, default_kernel,
+};
+pub use weights::{Int8Weights, PackedLayers, ZeroPoints, quantize_per_row};

@@ -1,8 +1,11 @@
 //! Symmetric per-output-channel int8 weights and their scales.
 
+use std::sync::OnceLock;
+
 use crate::buf::Buf;
 use crate::network::{F32Weights, Shape};
 use crate::quant::activation::Arithmetic;
+use crate::quant::kernels::PackedInt8;
 
 /// Largest weight code: symmetric range [-127, 127].
 pub const WMAX: f32 = 127.0;
@@ -34,6 +37,18 @@ pub struct Int8Weights {
     pub zero_points: Option<ZeroPoints>,
     /// Rounding rules of the pass: scyth's, or PyTorch's for imported models.
     pub arithmetic: Arithmetic,
+    /// The linker and head packed for the SIMD GEMMs, made on first use
+    /// (the encoder is never copied: it stays memory-mapped).
+    packed: OnceLock<PackedLayers>,
+}
+
+/// The dense layers packed for the GEMM kernels.
+#[derive(Debug)]
+pub struct PackedLayers {
+    /// Linker `[E][H]` packed.
+    pub link: PackedInt8,
+    /// Head `[C][E]` packed.
+    pub head: PackedInt8,
 }
 
 /// Weight zero points per output channel of each layer.
@@ -133,7 +148,20 @@ impl Int8Weights {
             head_row_sums,
             zero_points: None,
             arithmetic: Arithmetic::Scyth,
+            packed: OnceLock::new(),
         }
+    }
+
+    /// The linker and head packed for the GEMM kernels (packed once, on
+    /// first use: about a millisecond per MB of weights).
+    pub fn packed(&self) -> &PackedLayers {
+        self.packed.get_or_init(|| {
+            let Shape { h, e, c, .. } = self.shape;
+            PackedLayers {
+                link: PackedInt8::pack(&self.link, e, h),
+                head: PackedInt8::pack(&self.head, c, e),
+            }
+        })
     }
 
     /// Switches to PyTorch's rounding rules and sets the weight zero points

@@ -3,6 +3,7 @@
 mod cli;
 mod feeds;
 mod import;
+mod kernels;
 mod scale;
 mod spec;
 mod stream;
