@@ -133,7 +133,7 @@ impl Model {
                 let refs: Vec<&SparseRow> = rows.iter().collect();
                 let out = forward_int8_batch(
                     &self.int8_weights,
-                    &self.f32_weights.bias,
+                    &self.bias,
                     kernel,
                     &refs,
                     &mut scratch.int8,
