@@ -176,22 +176,6 @@ pub struct Recovery {
     pub newest: Option<i64>,
 }
 
-impl Recovery {
-    /// The live documents after every logged epoch, in sequence order (what
-    /// a window holds when reading resumes).
-    pub fn live_after_replay(&self) -> Vec<LoggedDoc> {
-        let mut live: BTreeMap<u64, LoggedDoc> = self
-            .committed_docs
-            .iter()
-            .map(|d| (d.seq, d.clone()))
-            .collect();
-        for entry in &self.replay {
-            apply_entry(&mut live, entry);
-        }
-        live.into_values().collect()
-    }
-}
-
 /// An open state directory, appended to as the stream runs.
 #[derive(Debug)]
 pub struct Journal {
@@ -220,62 +204,48 @@ impl Journal {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating state directory {}", dir.display()))?;
         check_manifest(dir, fingerprint)?;
-        let snapshot: Snapshot = read_checked(&dir.join(SNAPSHOT))?.unwrap_or_default();
-        let snapshot_exists = dir.join(SNAPSHOT).exists();
+        let snapshot: Option<Snapshot> = read_checked(&dir.join(SNAPSHOT))?;
         let commit: Option<Commit> = read_checked(&dir.join(COMMIT))?;
         let (entries, valid_len) = read_log(&dir.join(LOG))?;
+        // The first epoch the log must hold: the one after the snapshot.
+        let first = snapshot.as_ref().map_or(0, |s| s.epoch + 1);
 
         // Entries at or before the snapshot are already in it (a crash can
         // fall between writing the snapshot and rewriting the log).
-        let entries: Vec<EpochEntry> = entries
-            .into_iter()
-            .filter(|e| !snapshot_exists || e.epoch > snapshot.epoch)
-            .collect();
-        let mut expected = if snapshot_exists {
-            snapshot.epoch + 1
-        } else {
-            0
-        };
-        for entry in &entries {
+        let entries: Vec<EpochEntry> = entries.into_iter().filter(|e| e.epoch >= first).collect();
+        for (expected, entry) in (first..).zip(&entries) {
             ensure!(
                 entry.epoch == expected,
                 "corrupt state in {}: log jumps to epoch {} where epoch {expected} was expected",
                 dir.display(),
                 entry.epoch
             );
-            expected += 1;
         }
-        let logged_until = expected.checked_sub(1);
-        if let Some(c) = commit {
-            ensure!(
-                Some(c.epoch) <= logged_until,
+        let logged_until = (first + entries.len() as u64).checked_sub(1);
+        match (commit, &snapshot) {
+            (Some(c), _) if Some(c.epoch) > logged_until => bail!(
                 "corrupt state in {}: epoch {} is committed but the log ends before it",
                 dir.display(),
                 c.epoch
-            );
-            ensure!(
-                !snapshot_exists || c.epoch >= snapshot.epoch,
+            ),
+            (Some(c), Some(s)) if c.epoch < s.epoch => bail!(
                 "corrupt state in {}: the commit (epoch {}) is older than the snapshot (epoch {})",
                 dir.display(),
                 c.epoch,
-                snapshot.epoch
-            );
-        } else {
-            ensure!(
-                !snapshot_exists,
+                s.epoch
+            ),
+            (None, Some(_)) => bail!(
                 "corrupt state in {}: a snapshot exists without a commit",
                 dir.display()
-            );
+            ),
+            _ => {}
         }
 
+        let snapshot = snapshot.unwrap_or_default();
         let mut live: BTreeMap<u64, LoggedDoc> =
-            snapshot.docs.iter().map(|d| (d.seq, d.clone())).collect();
+            snapshot.docs.into_iter().map(|d| (d.seq, d)).collect();
         let mut committed = Progress {
-            epochs: if snapshot_exists {
-                snapshot.epoch + 1
-            } else {
-                0
-            },
+            epochs: first,
             consumed: snapshot.consumed,
             last_line: snapshot.last_line,
             next_seq: snapshot.next_seq,
@@ -641,7 +611,15 @@ mod tests {
             (rec.consumed, rec.next_seq, rec.next_epoch, rec.failures),
             (30, 4, 3, 1)
         );
-        let live: Vec<u64> = rec.live_after_replay().iter().map(|d| d.seq).collect();
+        let mut live: BTreeMap<u64, LoggedDoc> = rec
+            .committed_docs
+            .iter()
+            .map(|d| (d.seq, d.clone()))
+            .collect();
+        for e in &rec.replay {
+            apply_entry(&mut live, e);
+        }
+        let live: Vec<u64> = live.into_keys().collect();
         assert_eq!(live, [2, 3]);
     }
 

@@ -29,3 +29,33 @@ pub(crate) fn fixture_texts(rel: &str) -> Vec<String> {
         .map(|r| r.expect("csv record")[at].to_string())
         .collect()
 }
+
+/// Runs the streaming classification over `batches` (max lag 2, first
+/// epoch 0) and returns every epoch's output, in order: the runner shared by
+/// the modules that hold the stream against an oracle.
+pub(crate) fn run_stream(
+    shared: scyth::dataflows::StreamModel,
+    workers: usize,
+    batches: Vec<scyth::dataflows::Batch>,
+) -> Vec<scyth::dataflows::EpochOutput> {
+    use std::sync::{Arc, Mutex};
+    let outputs: Arc<Mutex<Vec<scyth::dataflows::EpochOutput>>> = Arc::default();
+    let sink_outputs = outputs.clone();
+    let mut batches = batches.into_iter();
+    scyth::dataflows::run_classification(
+        timely::Config::process(workers),
+        shared,
+        Box::new(move || batches.next().into()),
+        Box::new(move |out| {
+            sink_outputs.lock().expect("sink lock").push(out);
+            Ok(())
+        }),
+        2,
+        0,
+    )
+    .expect("stream runs");
+    Arc::try_unwrap(outputs)
+        .expect("stream finished")
+        .into_inner()
+        .expect("sink lock")
+}

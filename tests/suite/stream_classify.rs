@@ -7,13 +7,11 @@
 //! that lexicon's — at 1, 2 and 3 workers, with and without status flips.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 
 use proptest::prelude::*;
 use scyth::dataflows::classifier::classification;
-use scyth::dataflows::{
-    Batch, Classification, DocChange, EpochOutput, EpochReport, StreamModel, run_classification,
-};
+use scyth::dataflows::{Batch, Classification, DocChange, EpochOutput, EpochReport, StreamModel};
 use scyth::features::live::pentagram_index;
 use scyth::features::{FeatureScratch, FeatureSource, LiveLexicon, extract};
 use scyth::model::{Model, Precision, PredictScratch};
@@ -93,25 +91,11 @@ fn oracle(
 
 /// Runs the stream over `batches` and returns every epoch's output.
 fn run(model: &Arc<Model>, workers: usize, batches: Vec<Vec<DocChange>>) -> Vec<EpochOutput> {
-    let outputs: Arc<Mutex<Vec<EpochOutput>>> = Arc::default();
-    let sink_outputs = outputs.clone();
-    let mut batches = batches.into_iter();
-    run_classification(
-        timely::Config::process(workers),
+    super::run_stream(
         StreamModel::new(model.clone(), TOP_K),
-        Box::new(move || batches.next().map(Batch::from).into()),
-        Box::new(move |out| {
-            sink_outputs.lock().expect("sink lock").push(out);
-            Ok(())
-        }),
-        2,
-        0,
+        workers,
+        batches.into_iter().map(Batch::from).collect(),
     )
-    .expect("stream runs");
-    Arc::try_unwrap(outputs)
-        .expect("stream finished")
-        .into_inner()
-        .expect("sink lock")
 }
 
 /// Feeds `batches`, then checks after every epoch that the live

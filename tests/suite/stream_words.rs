@@ -9,9 +9,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use scyth::dataflows::{Batch, Classification, EpochOutput, StreamModel, run_classification};
+use scyth::dataflows::{Batch, Classification, EpochOutput, StreamModel};
 use scyth::model::Model;
 use scyth::words::{PosFilter, TimeBucket, WordScratch, WordStats, WordTokenizer};
 
@@ -65,25 +65,11 @@ fn run(
     workers: usize,
     input: Vec<Batch>,
 ) -> Vec<EpochOutput> {
-    let outputs: Arc<Mutex<Vec<EpochOutput>>> = Arc::default();
-    let sink_outputs = outputs.clone();
-    let mut input = input.into_iter();
-    run_classification(
-        timely::Config::process(workers),
+    super::run_stream(
         StreamModel::new(model.clone(), 3).with_words(tok),
-        Box::new(move || input.next().into()),
-        Box::new(move |out| {
-            sink_outputs.lock().expect("sink lock").push(out);
-            Ok(())
-        }),
-        2,
-        0,
+        workers,
+        input,
     )
-    .expect("stream runs");
-    Arc::try_unwrap(outputs)
-        .expect("stream finished")
-        .into_inner()
-        .expect("sink lock")
 }
 
 /// The batch word statistics of the live documents, with their decided
