@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use rayon::prelude::*;
 use scyth::features::FeatureKind;
@@ -11,6 +11,8 @@ use scyth::io::{Record, RecordError};
 use scyth::model::categories::UserCategories;
 use scyth::model::predict::PREDICT_BATCH;
 use scyth::model::{Model, Precision, PredictScratch, Prediction};
+use scyth::words::dict::{BUILD_COMMAND, default_dict_dir, load_dictionary};
+use scyth::words::{PosFilter, WordContribution, WordScratch, WordTokenizer, attribute};
 
 use super::Outcome;
 use super::args::{CategoryArgs, InputArgs, ModelArgs, ThreadArgs, parse_precision};
@@ -38,13 +40,31 @@ pub struct ClassifyArgs {
     /// int8 (default) or f32.
     #[arg(long, default_value = "int8", value_parser = parse_precision)]
     pub precision: Precision,
-    /// Add the features that contributed most to the top label.
+    /// Add the features that contributed most to the top label, and the
+    /// words that carried them when a dictionary is available.
     #[arg(long, conflicts_with = "categories")]
     pub explain: bool,
+    /// Dictionary for the words of `--explain` (default: where `scyth dict
+    /// build` writes it; without one, explanations list trigrams only).
+    #[arg(long, requires = "explain")]
+    pub dict: Option<PathBuf>,
     #[command(flatten)]
     pub user: CategoryArgs,
     #[command(flatten)]
     pub threads: ThreadArgs,
+}
+
+/// What explanations need besides the model: the word tokenizer, when
+/// explanations include words.
+struct Explainer {
+    words: Option<WordTokenizer>,
+}
+
+/// Per-thread scratch of a classifying worker.
+#[derive(Default)]
+struct Scratch {
+    predict: PredictScratch,
+    words: WordScratch,
 }
 
 /// Records classified per parallel chunk (output stays in input order).
@@ -55,25 +75,26 @@ pub const CHUNK: usize = 2048;
 fn classify_batch<'r>(
     model: &Model,
     categories: Option<&UserCategories>,
+    explainer: &Explainer,
     items: &'r [Result<Record, RecordError>],
     args: &ClassifyArgs,
-    scratch: &mut PredictScratch,
-) -> Vec<Result<ResultRow, &'r RecordError>> {
+    scratch: &mut Scratch,
+) -> Result<Vec<Result<ResultRow, &'r RecordError>>> {
     let texts: Vec<&str> = items
         .iter()
         .filter_map(|item| item.as_ref().ok().map(|r| r.text.as_str()))
         .collect();
     let mut preds = model
-        .predict_texts(&texts, args.precision, scratch)
+        .predict_texts(&texts, args.precision, &mut scratch.predict)
         .into_iter();
     items
         .iter()
         .map(|item| match item {
             Ok(rec) => {
                 let pred = preds.next().expect("one prediction per readable record");
-                Ok(result_row(model, categories, rec, pred, args, scratch))
+                result_row(model, categories, explainer, rec, pred, args, scratch).map(Ok)
             }
-            Err(e) => Err(e),
+            Err(e) => Ok(Err(e)),
         })
         .collect()
 }
@@ -82,11 +103,12 @@ fn classify_batch<'r>(
 fn result_row(
     model: &Model,
     categories: Option<&UserCategories>,
+    explainer: &Explainer,
     rec: &Record,
     pred: Prediction,
     args: &ClassifyArgs,
-    scratch: &mut PredictScratch,
-) -> ResultRow {
+    scratch: &mut Scratch,
+) -> Result<ResultRow> {
     if let Some(cats) = categories {
         let threshold = args.threshold.unwrap_or(0.5);
         let (decided, top) = cats.decide(
@@ -97,7 +119,7 @@ fn result_row(
             args.top_k,
         );
         let name = |i: usize| cats.categories[i].name.clone();
-        return ResultRow {
+        return Ok(ResultRow {
             id: rec.id.clone(),
             line: rec.line,
             labels: decided.iter().map(|s| name(s.category)).collect(),
@@ -110,27 +132,19 @@ fn result_row(
                 .collect(),
             n_features: pred.n_features,
             explain: None,
-        };
+            explain_words: None,
+        });
     }
     let name = |c: u32| model.meta.labels[c as usize].clone();
     let top = pred.top_k(args.top_k.max(1));
-    let explain = args.explain.then(|| {
-        model
-            .explain(&rec.text, top[0].0, 10, scratch)
-            .into_iter()
-            .map(|e| Contribution {
-                trigram: e.trigram,
-                kind: match e.pair.kind {
-                    FeatureKind::Direct => "direct",
-                    FeatureKind::Agr { .. } => "agr",
-                },
-                pentagram: e.pentagram,
-                value: e.pair.value,
-                contribution: e.contribution,
-            })
-            .collect()
-    });
-    ResultRow {
+    let (explain, explain_words) = if args.explain {
+        let (features, words) = explain_row(model, explainer, &rec.text, top[0].0, scratch)
+            .with_context(|| format!("explaining record {} (line {})", rec.id, rec.line))?;
+        (Some(features), words)
+    } else {
+        (None, None)
+    };
+    Ok(ResultRow {
         id: rec.id.clone(),
         line: rec.line,
         labels: model
@@ -148,7 +162,75 @@ fn result_row(
             .collect(),
         n_features: pred.n_features,
         explain,
+        explain_words,
+    })
+}
+
+/// Contributions shown per explanation (features, and words).
+const EXPLAIN_TOP: usize = 10;
+
+/// The features that contributed most to `label`'s logit for `text`, and
+/// the words that carried them (when the explainer has a tokenizer).
+fn explain_row(
+    model: &Model,
+    explainer: &Explainer,
+    text: &str,
+    label: u32,
+    scratch: &mut Scratch,
+) -> Result<(Vec<Contribution>, Option<Vec<WordContribution>>)> {
+    let all = model.contributions(text, label, &mut scratch.predict);
+    let words = match &explainer.words {
+        Some(tokenizer) => {
+            let normalized: String = model.meta.normalization.apply(text).into_iter().collect();
+            let evidence: Vec<_> = all.iter().map(|e| e.evidence()).collect();
+            let spread = attribute(tokenizer, &normalized, &evidence, &mut scratch.words)?;
+            Some(spread.top_positive(EXPLAIN_TOP))
+        }
+        None => None,
+    };
+    let mut top = all;
+    top.retain(|e| e.contribution > 0.0);
+    top.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+    top.truncate(EXPLAIN_TOP);
+    let features = top
+        .into_iter()
+        .map(|e| Contribution {
+            trigram: e.trigram,
+            kind: match e.pair.kind {
+                FeatureKind::Direct => "direct",
+                FeatureKind::Agr { .. } => "agr",
+            },
+            pentagram: e.pentagram,
+            value: e.pair.value,
+            contribution: e.contribution,
+        })
+        .collect();
+    Ok((features, words))
+}
+
+/// The explainer `args` ask for: words when `--explain` and a dictionary
+/// (`--dict`, else the default one when it has been built).
+fn explainer(args: &ClassifyArgs) -> Result<Explainer> {
+    if !args.explain {
+        return Ok(Explainer { words: None });
     }
+    let dir = match &args.dict {
+        Some(dir) => dir.clone(),
+        None => match default_dict_dir().filter(|d| d.join("metadata.json").is_file()) {
+            Some(dir) => dir,
+            None => {
+                eprintln!(
+                    "scyth: note: explanations list trigrams only: no dictionary for words \
+                     (create it with `{BUILD_COMMAND}`, or pass --dict DIR)"
+                );
+                return Ok(Explainer { words: None });
+            }
+        },
+    };
+    let tokenizer = WordTokenizer::new(load_dictionary(&dir)?, PosFilter::default());
+    Ok(Explainer {
+        words: Some(tokenizer),
+    })
 }
 
 /// Runs `scyth classify`.
@@ -173,7 +255,13 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
             }
         })
         .unwrap_or(OutputFormat::Jsonl);
-    let mut writer = RowWriter::new(open_output(&args.output)?, format, args.explain)?;
+    let explainer = explainer(&args)?;
+    let mut writer = RowWriter::new(
+        open_output(&args.output)?,
+        format,
+        args.explain,
+        explainer.words.is_some(),
+    )?;
     let pool = args.threads.pool()?;
     let mut failed = 0usize;
     let mut chunk: Vec<Result<Record, RecordError>> = Vec::with_capacity(CHUNK);
@@ -181,16 +269,15 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
     while reader.peek().is_some() {
         chunk.clear();
         chunk.extend(reader.by_ref().take(CHUNK));
-        let rows: Vec<Result<ResultRow, &RecordError>> = pool.install(|| {
+        let batches: Vec<Vec<Result<ResultRow, &RecordError>>> = pool.install(|| {
             chunk
                 .par_chunks(PREDICT_BATCH)
-                .map_init(PredictScratch::default, |s, items| {
-                    classify_batch(&model, categories.as_ref(), items, &args, s)
+                .map_init(Scratch::default, |s, items| {
+                    classify_batch(&model, categories.as_ref(), &explainer, items, &args, s)
                 })
-                .flatten_iter()
-                .collect()
-        });
-        for row in rows {
+                .collect::<Result<_>>()
+        })?;
+        for row in batches.into_iter().flatten() {
             match row {
                 Ok(r) => writer.result(&r)?,
                 Err(e) => {

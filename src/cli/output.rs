@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use scyth::io::RecordError;
+use scyth::words::WordContribution;
 use serde::Serialize;
 
 /// Output formats of result rows.
@@ -89,6 +90,9 @@ pub struct ResultRow {
     /// Features that contributed most to the top label (with --explain).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<Vec<Contribution>>,
+    /// Words that carried the top label (with --explain and a dictionary).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain_words: Option<Vec<WordContribution>>,
 }
 
 #[derive(Serialize)]
@@ -102,6 +106,7 @@ struct ErrorRow<'a> {
 pub struct RowWriter {
     sink: Sink,
     explain: bool,
+    explain_words: bool,
 }
 
 enum Sink {
@@ -110,8 +115,14 @@ enum Sink {
 }
 
 impl RowWriter {
-    /// A writer; CSV gets its header now.
-    pub fn new(out: Box<dyn Write>, format: OutputFormat, explain: bool) -> Result<RowWriter> {
+    /// A writer; CSV gets its header now (with `explain` and
+    /// `explain_words` columns when asked for).
+    pub fn new(
+        out: Box<dyn Write>,
+        format: OutputFormat,
+        explain: bool,
+        explain_words: bool,
+    ) -> Result<RowWriter> {
         let sink = match format {
             OutputFormat::Jsonl => Sink::Jsonl(out),
             OutputFormat::Csv => {
@@ -128,11 +139,18 @@ impl RowWriter {
                 if explain {
                     header.push("explain");
                 }
+                if explain_words {
+                    header.push("explain_words");
+                }
                 csv.write_record(&header)?;
                 Sink::Csv(Box::new(csv))
             }
         };
-        Ok(RowWriter { sink, explain })
+        Ok(RowWriter {
+            sink,
+            explain,
+            explain_words,
+        })
     }
 
     /// Writes a classified record.
@@ -167,6 +185,15 @@ impl RowWriter {
                         .collect();
                     rec.push(parts.join("|"));
                 }
+                if self.explain_words {
+                    let parts: Vec<String> = row
+                        .explain_words
+                        .iter()
+                        .flatten()
+                        .map(|w| format!("{}:{:.4}", w.word, w.contribution))
+                        .collect();
+                    rec.push(parts.join("|"));
+                }
                 csv.write_record(&rec)?;
             }
         }
@@ -196,6 +223,9 @@ impl RowWriter {
                     err.reason.clone(),
                 ];
                 if self.explain {
+                    rec.push(String::new());
+                }
+                if self.explain_words {
                     rec.push(String::new());
                 }
                 csv.write_record(&rec)?;

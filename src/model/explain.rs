@@ -11,6 +11,7 @@ use crate::model::predict::PredictScratch;
 use crate::network::F32Weights;
 use crate::quant::Int8Weights;
 use crate::text::Pentagram;
+use crate::words::Evidence;
 
 /// One feature's share of a label's logit.
 #[derive(Debug, Clone, Serialize)]
@@ -36,6 +37,22 @@ impl Model {
         k: usize,
         scratch: &mut PredictScratch,
     ) -> Vec<Explanation> {
+        let mut out = self.contributions(text, label, scratch);
+        out.retain(|e| e.contribution > 0.0);
+        out.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
+        out.truncate(k);
+        out
+    }
+
+    /// Every feature of `text` with its contribution to `label`'s logit,
+    /// in feature order; they add up to the logit minus the bias (up to
+    /// f32 rounding).
+    pub fn contributions(
+        &self,
+        text: &str,
+        label: u32,
+        scratch: &mut PredictScratch,
+    ) -> Vec<Explanation> {
         let pairs = extract_pairs(
             &*self.lexicon,
             self.meta.normalization,
@@ -52,7 +69,7 @@ impl Model {
                 *ui += a * weights.link(k_e, h);
             }
         }
-        let mut out: Vec<Explanation> = pairs
+        pairs
             .into_iter()
             .map(|pair| {
                 let col = pair.column as usize;
@@ -76,11 +93,32 @@ impl Model {
                     pair,
                 }
             })
-            .collect();
-        out.retain(|e| e.contribution > 0.0);
-        out.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
-        out.truncate(k);
-        out
+            .collect()
+    }
+}
+
+impl Explanation {
+    /// The feature as word-attribution evidence: its trigram (DIRECT), or
+    /// the distinct trigrams of its pentagram (AGR), whose occurrences in
+    /// the normalized text carried it.
+    pub fn evidence(&self) -> Evidence {
+        let trigrams = match &self.pentagram {
+            Some(p) => {
+                let c: Vec<char> = p.chars().collect();
+                let mut t: Vec<[char; 3]> = c.windows(3).map(|w| [w[0], w[1], w[2]]).collect();
+                t.sort_unstable();
+                t.dedup();
+                t
+            }
+            None => {
+                let c: Vec<char> = self.trigram.chars().collect();
+                c.windows(3).map(|w| [w[0], w[1], w[2]]).collect()
+            }
+        };
+        Evidence {
+            trigrams,
+            contribution: self.contribution,
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! The counts are plain maps that can be added and subtracted, so the
 //! batch command and a streaming dataflow can share them.
 
+pub mod attribution;
 pub mod bucket;
 pub mod counts;
 pub mod dict;
@@ -17,10 +18,11 @@ pub mod keywords;
 pub mod pos;
 pub mod tokenize;
 
+pub use attribution::{Attribution, Evidence, WordContribution, attribute};
 pub use bucket::TimeBucket;
 pub use counts::{WordCount, WordDf, WordStats};
 pub use dict::{build_dictionary, default_dict_dir, load_dictionary};
 pub use emerging::{Emerging, EmergingParams, EmergingWord, emerging, g2};
 pub use keywords::{Keyword, KeywordParams, keywords, log_odds};
 pub use pos::{Keep, PosClass, PosFilter};
-pub use tokenize::{WordScratch, WordTokenizer};
+pub use tokenize::{WordScratch, WordSpan, WordTokenizer};

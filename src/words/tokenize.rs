@@ -37,6 +37,16 @@ pub struct WordTokenizer {
     base_forms: Vec<Box<str>>,
 }
 
+/// A kept word and the bytes of the text it was read from (a verb's base
+/// form stands for its inflected surface).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordSpan<'a> {
+    /// Byte range of the surface in the segmented text.
+    pub bytes: std::ops::Range<usize>,
+    /// The word as counted: the surface, or the base form.
+    pub word: &'a str,
+}
+
 /// Per-thread scratch space: the Viterbi lattice, reused between texts.
 #[derive(Default)]
 pub struct WordScratch {
@@ -120,6 +130,27 @@ impl WordTokenizer {
         scratch: &mut WordScratch,
         out: &mut Vec<&'a str>,
     ) -> Result<()> {
+        self.for_each_word(text, scratch, |span| out.push(span.word))
+    }
+
+    /// The filtered words of `text` in order with where they stand in it,
+    /// appended to `out` (for attributing character n-grams to words).
+    pub fn word_spans<'a>(
+        &'a self,
+        text: &'a str,
+        scratch: &mut WordScratch,
+        out: &mut Vec<WordSpan<'a>>,
+    ) -> Result<()> {
+        self.for_each_word(text, scratch, |span| out.push(span))
+    }
+
+    /// Segments `text` and calls `f` on every word the filter keeps.
+    fn for_each_word<'a>(
+        &'a self,
+        text: &'a str,
+        scratch: &mut WordScratch,
+        mut f: impl FnMut(WordSpan<'a>),
+    ) -> Result<()> {
         for tok in self.tokens(text, scratch)? {
             let id = tok.word_id.id() as usize;
             let unknown = tok.word_id.is_unknown();
@@ -134,17 +165,20 @@ impl WordTokenizer {
                 Cow::Borrowed(s) => s,
                 Cow::Owned(_) => text.get(tok.byte_start..tok.byte_end).unwrap_or(""),
             };
-            match decision.copied().unwrap_or(SKIP) {
-                SKIP => {}
-                SURFACE if unknown && !is_wordlike(surface) => {}
-                SURFACE => out.push(surface),
-                LOOKUP => out.push(self.base_form(&tok).unwrap_or(surface)),
-                n => out.push(
-                    self.base_forms
-                        .get(usize::from(n - SURFACE - 1))
-                        .map_or(surface, |b| b),
-                ),
-            }
+            let word = match decision.copied().unwrap_or(SKIP) {
+                SKIP => continue,
+                SURFACE if unknown && !is_wordlike(surface) => continue,
+                SURFACE => surface,
+                LOOKUP => self.base_form(&tok).unwrap_or(surface),
+                n => self
+                    .base_forms
+                    .get(usize::from(n - SURFACE - 1))
+                    .map_or(surface, |b| b),
+            };
+            f(WordSpan {
+                bytes: tok.byte_start..tok.byte_end,
+                word,
+            });
         }
         Ok(())
     }

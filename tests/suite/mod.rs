@@ -1,6 +1,7 @@
 //! Integration test modules (see tests/tests.rs).
 
 mod cli;
+mod explain_words;
 mod feeds;
 mod import;
 mod kernels;
