@@ -14,10 +14,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use scyth::io::{ColumnNames, open_records};
-use scyth::words::dict::{
-    DEBIAN_IPADIC_SOURCES, IPADIC_ENCODING, build_dictionary, default_dict_dir, load_dictionary,
-};
+use scyth::words::dict::{DEBIAN_IPADIC_SOURCES, load_dictionary};
 use scyth::words::{PosFilter, WordScratch, WordTokenizer};
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{find_dictionary, thread_cpu_seconds};
 
 const REPEATS: usize = 3;
 
@@ -114,36 +116,4 @@ fn measure(name: &str, chars: usize, mut f: impl FnMut() -> usize) -> usize {
         checksum.unwrap_or(0)
     );
     checksum.unwrap_or(0)
-}
-
-/// The CPU time this thread has run (Linux schedstat), in seconds.
-fn thread_cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
-    Some(ns / 1e9)
-}
-
-fn find_dictionary(root: &Path) -> Option<PathBuf> {
-    let built = |d: &Path| d.join("metadata.json").is_file();
-    if let Some(d) = std::env::var_os("SCYTH_DICT").map(PathBuf::from) {
-        return Some(d);
-    }
-    if let Some(d) = default_dict_dir().filter(|d| built(d)) {
-        return Some(d);
-    }
-    let target = root.join("target/bench-ipadic");
-    if built(&target) {
-        return Some(target);
-    }
-    let sources = Path::new(DEBIAN_IPADIC_SOURCES);
-    if !sources.is_dir() {
-        return None;
-    }
-    let start = Instant::now();
-    build_dictionary(sources, &target, IPADIC_ENCODING).expect("build dictionary");
-    println!(
-        "built the dictionary in {:.2} s",
-        start.elapsed().as_secs_f64()
-    );
-    Some(target)
 }

@@ -125,20 +125,18 @@ fn classify(extra: &[&str], envs: &[(&str, &Path)]) -> (bool, String, String) {
     )
 }
 
+/// `scyth classify --explain` with the tiny dictionary, in `format`.
+fn explain_with_tiny_dict(format: &str) -> String {
+    let dict = tiny_dict().to_str().expect("UTF-8");
+    let args = ["--explain", "--dict", dict, "--output-format", format];
+    let (ok, stdout, stderr) = classify(&args, &[]);
+    assert!(ok, "{stderr}");
+    stdout
+}
+
 #[test]
 fn classify_explain_lists_words_with_a_dictionary() {
-    let dict = tiny_dict();
-    let (ok, stdout, stderr) = classify(
-        &[
-            "--explain",
-            "--dict",
-            dict.to_str().expect("UTF-8"),
-            "--output-format",
-            "jsonl",
-        ],
-        &[],
-    );
-    assert!(ok, "{stderr}");
+    let stdout = explain_with_tiny_dict("jsonl");
     let texts = fixture_texts("fixtures/corpus/dev.csv");
     let model = scyth::model::load(&fixture("fixtures/model/tiny.scyth")).expect("load tiny");
     let t = tokenizer(PosFilter::default());
@@ -170,17 +168,7 @@ fn classify_explain_lists_words_with_a_dictionary() {
     }
     assert!(listed > texts.len(), "only {listed} words listed");
 
-    let (ok, csv_out, stderr) = classify(
-        &[
-            "--explain",
-            "--dict",
-            dict.to_str().expect("UTF-8"),
-            "--output-format",
-            "csv",
-        ],
-        &[],
-    );
-    assert!(ok, "{stderr}");
+    let csv_out = explain_with_tiny_dict("csv");
     let mut reader = csv::Reader::from_reader(csv_out.as_bytes());
     let header = reader.headers().expect("header").clone();
     let at = header
