@@ -2,8 +2,8 @@
 //! words by lindera with an IPADIC dictionary built at run time
 //! ([`dict`]), filtered by part of speech ([`pos`], [`tokenize`]), counted
 //! as document frequencies per time bucket and per category ([`bucket`],
-//! [`counts`]), and scored: emerging words ([`emerging`], Dunning's G²)
-//! and category keywords ([`keywords`], log-odds with an informative
+//! [`counts`]), and scored: emerging words ([`mod@emerging`], Dunning's G²)
+//! and category keywords ([`mod@keywords`], log-odds with an informative
 //! Dirichlet prior).
 //!
 //! The counts are plain maps that can be added and subtracted, so the
