@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use rayon::prelude::*;
 use scyth::io::{Record, RecordError};
+use scyth::model::{Model, Precision, PredictScratch};
 use scyth::words::dict::{load_dictionary, resolve_dict_dir};
 use scyth::words::{
     Emerging, EmergingParams, Keyword, KeywordParams, PosFilter, TimeBucket, WordScratch,
@@ -36,6 +37,11 @@ pub struct WordsArgs {
     /// Compute the keywords of each category from the labels column.
     #[arg(long)]
     pub labels: bool,
+    /// Compute the keywords of each category from the labels this model
+    /// decides for each record (int8, the model's decision rule): keywords
+    /// of an unlabeled feed.
+    #[arg(long, short, conflicts_with = "labels")]
+    pub model: Option<PathBuf>,
     /// Words to report per list.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
@@ -85,7 +91,7 @@ pub struct WordReport {
     pub vocabulary: usize,
     /// Emerging words (absent when no record has a time).
     pub emerging: Option<Emerging>,
-    /// Keywords per category (with `--labels`).
+    /// Keywords per category (with `--labels` or `--model`).
     pub keywords: Option<BTreeMap<String, Vec<Keyword>>>,
 }
 
@@ -93,6 +99,7 @@ pub struct WordReport {
 pub fn run(args: WordsArgs) -> Result<Outcome> {
     let dict_dir = resolve_dict_dir(args.dict.as_deref())?;
     let tokenizer = WordTokenizer::new(load_dictionary(&dict_dir)?, args.pos);
+    let model = args.model.as_deref().map(scyth::model::load).transpose()?;
     let format = args
         .output_format
         .or_else(|| ReportFormat::from_path(&args.output))
@@ -115,7 +122,7 @@ pub fn run(args: WordsArgs) -> Result<Outcome> {
                 .enumerate()
                 .fold(Partial::default, |mut p, (i, item)| {
                     match item {
-                        Ok(rec) => p.count(&tokenizer, rec, &args, i),
+                        Ok(rec) => p.count(&tokenizer, model.as_ref(), rec, &args, i),
                         Err(e) => p.errors.push((i, e.to_string())),
                     }
                     p
@@ -155,11 +162,20 @@ struct Partial {
     /// `(index in the chunk, message)` of the records that failed.
     errors: Vec<(usize, String)>,
     scratch: WordScratch,
+    predict: PredictScratch,
 }
 
 impl Partial {
-    /// Tokenizes record `i` of the chunk and counts its words.
-    fn count(&mut self, tokenizer: &WordTokenizer, rec: &Record, args: &WordsArgs, i: usize) {
+    /// Tokenizes record `i` of the chunk and counts its words (under the
+    /// labels `model` decides for it, when there is a model).
+    fn count(
+        &mut self,
+        tokenizer: &WordTokenizer,
+        model: Option<&Model>,
+        rec: &Record,
+        args: &WordsArgs,
+        i: usize,
+    ) {
         let mut words = Vec::new();
         if let Err(e) = tokenizer.distinct_words(&rec.text, &mut self.scratch, &mut words) {
             let msg = format!("record {} (line {}): {e:#}", rec.id, rec.line);
@@ -167,8 +183,18 @@ impl Partial {
             return;
         }
         let bucket = rec.time.as_deref().and_then(|t| args.by.key(t));
-        let labels = match (&rec.labels, args.labels) {
-            (Some(l), true) => l.as_slice(),
+        let decided: Vec<String>;
+        let labels = match (model, &rec.labels, args.labels) {
+            (Some(m), _, _) => {
+                let pred = m.predict_text(&rec.text, Precision::Int8, &mut self.predict);
+                decided = m
+                    .decide(&pred, None)
+                    .into_iter()
+                    .map(|c| m.meta.labels[c as usize].clone())
+                    .collect();
+                decided.as_slice()
+            }
+            (None, Some(l), true) => l.as_slice(),
             _ => &[],
         };
         self.stats.add_doc(&words, bucket.as_deref(), labels);
@@ -187,7 +213,7 @@ fn report(stats: &WordStats, args: &WordsArgs) -> Result<WordReport> {
         },
     )
     .map_err(|e| anyhow!("--at: {e}"))?;
-    let kw = args.labels.then(|| {
+    let kw = (args.labels || args.model.is_some()).then(|| {
         keywords(
             &stats.by_category,
             &KeywordParams {

@@ -482,6 +482,83 @@ fn cli_words_reports_emerging_words_and_category_keywords() {
     assert_eq!(words_json(&["--by", "hour"])["buckets"], 9);
 }
 
+/// `scyth words --model` counts each record under the labels the model
+/// decides: the same report as `--labels` over the input relabeled with
+/// `scyth classify`'s decisions.
+#[test]
+fn cli_words_model_keywords_equal_labels_from_classify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dict = tiny_dict().to_str().expect("path");
+    let model = fixture("fixtures/model/tiny.scyth");
+    let model = model.to_str().expect("path");
+    let corpus = fixture("fixtures/corpus/dev.csv");
+    let corpus = corpus.to_str().expect("path");
+    let (code, classified, err) = scyth(
+        &[
+            "classify",
+            "-m",
+            model,
+            "-i",
+            corpus,
+            "--output-format",
+            "csv",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let decided: Vec<String> = csv::Reader::from_reader(classified.as_bytes())
+        .deserialize::<BTreeMap<String, String>>()
+        .map(|r| r.expect("row")["labels"].clone())
+        .collect();
+    let mut reader = csv::Reader::from_path(corpus).expect("corpus");
+    let header = reader.headers().expect("header").clone();
+    let at = header
+        .iter()
+        .position(|h| h == "labels")
+        .expect("labels column");
+    let relabeled = dir.path().join("relabeled.csv");
+    let mut w = csv::Writer::from_path(&relabeled).expect("create");
+    w.write_record(&header).expect("header");
+    let mut rows = 0;
+    for (rec, labels) in reader.records().zip(&decided) {
+        let mut fields: Vec<String> = rec.expect("record").iter().map(str::to_string).collect();
+        fields[at] = labels.clone();
+        w.write_record(&fields).expect("write");
+        rows += 1;
+    }
+    w.flush().expect("flush");
+    assert_eq!(rows, decided.len());
+    let report = |args: &[&str]| -> Value {
+        let mut all = vec![
+            "words",
+            "--dict",
+            dict,
+            "--output-format",
+            "json",
+            "--min-count",
+            "1",
+        ];
+        all.extend_from_slice(args);
+        let (code, out, err) = scyth(&all, &[]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).expect("a JSON report")
+    };
+    let by_model = report(&["-i", corpus, "--model", model]);
+    let by_labels = report(&["-i", relabeled.to_str().expect("path"), "--labels"]);
+    assert!(
+        by_model["keywords"]
+            .as_object()
+            .is_some_and(|k| k.len() >= 2),
+        "{by_model}"
+    );
+    assert_eq!(by_model, by_labels);
+    // The gold labels give a different report: the model's labels were used.
+    assert_ne!(
+        by_model["keywords"],
+        report(&["-i", corpus, "--labels"])["keywords"]
+    );
+}
+
 #[test]
 fn cli_words_report_is_the_same_at_1_and_3_threads() {
     let one = words_json(&["--labels", "--min-count", "1", "-t", "1"]);
