@@ -108,7 +108,6 @@ fn nfkc_lowercase_by_segments(text: &str, out: &mut Vec<char>) -> bool {
     if text.len() > start {
         flush(&text[start..], single, out);
     }
-    drop(flush);
     !sigma
 }
 
