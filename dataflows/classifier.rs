@@ -34,8 +34,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::live::PentagramIndex;
 use crate::features::{
-    FeatureKind, FeatureScratch, FeatureSource, InputState, LiveLexicon, NO_COLUMN, SparseRow,
-    changed_df_ranges, extract_pairs, input_state,
+    FeatureKind, FeaturePair, FeatureScratch, FeatureSource, InputState, LiveLexicon, NO_COLUMN,
+    ProfileEntry, SparseRow, changed_df_ranges, extract_pairs, input_state, reextract_pairs,
 };
 use crate::model::{Model, Precision, PredictScratch};
 use crate::quant::input_codes;
@@ -104,10 +104,10 @@ pub struct EpochReport {
 /// A document this worker owns.
 #[derive(Debug)]
 struct DocState {
-    text: String,
-    /// Distinct text trigrams, sorted, with their occurrences and the
-    /// extra count of their best pentagram ([`FeatureScratch::profile`]).
-    profile: Vec<(u32, u32, u32)>,
+    /// Distinct text trigrams, sorted, with their occurrences and their
+    /// best pentagram with its extra count ([`FeatureScratch::profile`]):
+    /// enough to re-derive the features without the text.
+    profile: Vec<ProfileEntry>,
     /// Feature row.
     row: SparseRow,
     /// AGR features as (trigram, position in `row`).
@@ -118,7 +118,7 @@ struct DocState {
 }
 
 /// A document's row, AGR features (trigram, position) and trigram profile.
-type Extracted = (SparseRow, Vec<(u32, u32)>, Vec<(u32, u32, u32)>);
+type Extracted = (SparseRow, Vec<(u32, u32)>, Vec<ProfileEntry>);
 
 /// What a statistics change asks of the held documents.
 #[derive(Debug, Default)]
@@ -149,6 +149,8 @@ pub struct Classifier {
     /// Documents holding each trigram as an AGR feature.
     agr_index: FxHashMap<u32, Vec<u64>>,
     scale_sensitive: FxHashSet<u64>,
+    /// Trigrams whose pentagram list changed in the current epoch.
+    stale_lists: FxHashSet<u32>,
     features: FeatureScratch,
     predict: PredictScratch,
     codes: Vec<i32>,
@@ -180,6 +182,7 @@ impl Classifier {
             text_index: FxHashMap::default(),
             agr_index: FxHashMap::default(),
             scale_sensitive: FxHashSet::default(),
+            stale_lists: FxHashSet::default(),
             features: FeatureScratch::default(),
             predict: PredictScratch::default(),
             codes: Vec::new(),
@@ -208,7 +211,10 @@ impl Classifier {
     ) -> EpochReport {
         let mut report = EpochReport::default();
         let any_stats = !stats.is_empty();
+        let mut timer = StepTimer::start();
+        let n_stats = stats.len();
         let mut work = self.apply_stats(stats, &mut report);
+        timer.lap(0);
 
         let (added, removed) = net_documents(docs);
         for seq in removed {
@@ -253,6 +259,7 @@ impl Classifier {
                 out.push(((seq, new), 1));
             }
         }
+        timer.lap(1);
         let mut affected: Vec<u64> = work.reextract.into_iter().collect();
         affected.sort_unstable();
         for seq in affected {
@@ -267,12 +274,22 @@ impl Classifier {
             }
         }
 
+        timer.lap(2);
+        let n_added = added.len();
         for (seq, text) in added {
             let class = self.insert(seq, text);
             out.push(((seq, class), 1));
         }
+        timer.lap(3);
         report.docs_held = self.docs.len() as u64;
         self.fill_globals(&mut report);
+        timer.lap(4);
+        timer.print(|| {
+            format!(
+                "stats {n_stats}, added {n_added}, patched {}, rechecked {}, held {}",
+                report.patched, report.rechecked, report.docs_held
+            )
+        });
         report
     }
 
@@ -383,17 +400,25 @@ impl Classifier {
 
         // Rule 2: pentagrams that left, entered or moved in list order;
         // checked before a removal and after an insertion.
+        // The trigrams whose lists change are stale: re-extraction searches
+        // their best pentagram again.
+        self.stale_lists.clear();
         for p in pents_out {
             let p = Pentagram(p);
             self.reach_pentagram(p, &mut work.reextract);
-            self.live.remove_pentagram(p);
+            if let Some(tris) = self.live.remove_pentagram(p) {
+                self.stale_lists.extend(tris);
+            }
         }
         pents_in.sort_unstable_by_key(|&(p, rank)| (rank, p));
         for (p, rank) in pents_in {
             let p = Pentagram(p);
             self.reach_pentagram(p, &mut work.reextract);
-            self.live.remove_pentagram(p);
-            if self.live.insert_pentagram(p, rank).is_some() {
+            if let Some(tris) = self.live.remove_pentagram(p) {
+                self.stale_lists.extend(tris);
+            }
+            if let Some(tris) = self.live.insert_pentagram(p, rank) {
+                self.stale_lists.extend(tris);
                 self.reach_pentagram(p, &mut work.reextract);
             }
         }
@@ -468,7 +493,7 @@ impl Classifier {
     /// Extracts and classifies a new document and indexes it.
     fn insert(&mut self, seq: u64, text: String) -> Classification {
         let (row, agr, profile) = self.features_of(&text);
-        for &(t, _, _) in &profile {
+        for &(t, _, _, _) in &profile {
             self.text_index.entry(t).or_default().push(seq);
         }
         let mut codes = Vec::new();
@@ -480,7 +505,6 @@ impl Classifier {
         self.docs.insert(
             seq,
             DocState {
-                text,
                 profile,
                 row,
                 agr,
@@ -493,7 +517,7 @@ impl Classifier {
 
     /// Removes a document from the indexes.
     fn unindex(&mut self, seq: u64, doc: &DocState) {
-        for (t, _, _) in &doc.profile {
+        for (t, _, _, _) in &doc.profile {
             if let Some(list) = self.text_index.get_mut(t) {
                 list.retain(|&s| s != seq);
             }
@@ -509,14 +533,20 @@ impl Classifier {
         }
     }
 
-    /// Re-extracts a held document; returns its old and new classification
-    /// when the classification changed.
+    /// Re-extracts a held document from its profile (the best pentagrams
+    /// of trigrams whose lists changed this epoch searched again); returns
+    /// its old and new classification when the classification changed.
     fn recheck(&mut self, seq: u64) -> Option<(Classification, Classification)> {
-        let text = std::mem::take(&mut self.docs.get_mut(&seq)?.text);
-        let (row, agr, profile) = self.features_of(&text);
+        let mut profile = std::mem::take(&mut self.docs.get_mut(&seq)?.profile);
+        let stale = |t: u32| self.stale_lists.contains(&t);
+        let pairs = if self.frozen {
+            reextract_pairs(self.live.base(), &mut profile, stale, &mut self.features)
+        } else {
+            reextract_pairs(&self.live, &mut profile, stale, &mut self.features)
+        };
+        let (row, agr) = row_and_agr(&pairs);
         let old_agr = {
             let doc = self.docs.get_mut(&seq)?;
-            doc.text = text;
             doc.profile = profile;
             std::mem::replace(&mut doc.agr, agr.clone())
         };
@@ -563,16 +593,8 @@ impl Classifier {
         } else {
             extract_pairs(&self.live, norm, text, &mut self.features)
         };
-        let row = SparseRow::from_pairs(&pairs);
-        let agr = pairs
-            .iter()
-            .filter(|p| matches!(p.kind, FeatureKind::Agr { .. }))
-            .filter_map(|p| {
-                let pos = row.cols.binary_search(&p.column).ok()?;
-                Some((p.trigram, pos as u32))
-            })
-            .collect();
-        let mut profile: Vec<(u32, u32, u32)> = self.features.profile().collect();
+        let (row, agr) = row_and_agr(&pairs);
+        let mut profile: Vec<ProfileEntry> = self.features.profile().collect();
         profile.sort_unstable();
         (row, agr, profile)
     }
@@ -616,6 +638,60 @@ impl Classifier {
         top.truncate(10);
         report.top_df = top;
     }
+}
+
+/// Per-phase timings of [`Classifier::step`], printed to standard error
+/// when `SCYTH_STREAM_TIMERS` is set (to see where an epoch's time goes).
+struct StepTimer {
+    on: bool,
+    last: std::time::Instant,
+    /// Apply statistics, patch, re-check, insert, report.
+    spent: [std::time::Duration; 5],
+}
+
+impl StepTimer {
+    fn start() -> StepTimer {
+        StepTimer {
+            on: std::env::var_os("SCYTH_STREAM_TIMERS").is_some(),
+            last: std::time::Instant::now(),
+            spent: Default::default(),
+        }
+    }
+
+    /// Charges the time since the last lap to phase `phase`.
+    fn lap(&mut self, phase: usize) {
+        if self.on {
+            let now = std::time::Instant::now();
+            self.spent[phase] += now - self.last;
+            self.last = now;
+        }
+    }
+
+    fn print(&self, counts: impl FnOnce() -> String) {
+        if self.on {
+            let [a, p, r, i, g] = self.spent.map(|d| d.as_secs_f64() * 1e3);
+            eprintln!(
+                "scyth stream timers: apply {a:.1} ms, patch {p:.1} ms, recheck {r:.1} ms, insert {i:.1} ms, report {g:.1} ms; {}",
+                counts()
+            );
+        }
+    }
+}
+
+/// A document's row and its AGR features as (trigram, position in the
+/// row), in column order.
+fn row_and_agr(pairs: &[FeaturePair]) -> (SparseRow, Vec<(u32, u32)>) {
+    let row = SparseRow::from_pairs(pairs);
+    let mut agr: Vec<(u32, u32)> = pairs
+        .iter()
+        .filter(|p| matches!(p.kind, FeatureKind::Agr { .. }))
+        .filter_map(|p| {
+            let pos = row.cols.binary_search(&p.column).ok()?;
+            Some((p.trigram, pos as u32))
+        })
+        .collect();
+    agr.sort_unstable_by_key(|&(_, pos)| pos);
+    (row, agr)
 }
 
 /// The stream's record of a prediction: decided labels and top-k.

@@ -26,6 +26,7 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::{Broadcast, Map};
 
+use super::aggregate::aggregate_per_time;
 use super::classifier::{Classification, Classifier, EpochReport, StatChange};
 use super::stats::{df_max, distinct_trigrams, document_count, document_frequencies};
 use crate::features::live::PentagramIndex;
@@ -131,9 +132,7 @@ pub fn statistics<'scope>(
             .map(move |(pos, p)| (p.0, rank(seq, pos)))
     });
     let min_df = shared.model.lexicon.params.pent_min_df as isize;
-    let known_new = occurrences
-        .clone()
-        .map(|(p, _)| p)
+    let known_new = aggregate_per_time(occurrences.clone().map(|(p, _)| p))
         .count()
         .filter(move |(_, df)| *df >= min_df)
         .map(|(p, _)| (p, ()));

@@ -8,6 +8,7 @@
 //! - [`driver`]: runs those graphs over batches of document changes and reads
 //!   the statistics back after every batch (for tests and the CLI).
 
+pub mod aggregate;
 pub mod classifier;
 pub mod classify;
 pub mod driver;
@@ -15,6 +16,7 @@ pub mod run;
 pub mod stats;
 pub mod words;
 
+pub use aggregate::aggregate_per_time;
 pub use classifier::{Classification, Classifier, EpochReport, StatChange};
 pub use classify::{StreamModel, UserRanking, classify, statistics};
 pub use driver::{DocChange, StreamError, StreamStats, run_df_stream};

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use differential_dataflow::AsCollection;
 use differential_dataflow::input::Input;
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
@@ -115,6 +116,13 @@ pub fn run_classification(
         let (mut input, mut bucket_input) = worker.dataflow::<u64, _, _>(|scope| {
             let (input, docs) = scope.new_collection::<(u64, String), isize>();
             let (bucket_input, buckets) = scope.new_collection::<(u64, String), isize>();
+            // Worker 0 reads every record: spread them by sequence number
+            // first, so that trigram extraction for the statistics is shared
+            // by the workers (the classifier partitions the same way).
+            let docs = docs
+                .inner
+                .exchange(|u: &((u64, String), u64, isize)| (u.0).0)
+                .as_collection();
             let stats = statistics(docs.clone(), &shared);
             let (out, reps) = classify(docs.clone(), stats, &shared);
             if let Some(tokenizer) = &shared.words {

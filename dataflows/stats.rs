@@ -13,6 +13,7 @@ use differential_dataflow::VecCollection;
 use differential_dataflow::lattice::Lattice;
 use timely::progress::Timestamp;
 
+use super::aggregate::aggregate_per_time;
 use crate::stats::DocNgrams;
 use crate::text::Normalization;
 
@@ -37,15 +38,16 @@ where
 
 /// `(trigram, df)` for every trigram contained in at least one document,
 /// from the output of [`distinct_trigrams`]: df is the number of documents
-/// containing the trigram. A trigram whose df falls to 0 disappears.
+/// containing the trigram. A trigram whose df falls to 0 disappears. The
+/// occurrences are pre-aggregated per epoch ([`aggregate_per_time`]), so
+/// the count sees one update per distinct trigram and epoch.
 pub fn document_frequencies<'scope, T>(
     doc_trigrams: VecCollection<'scope, T, (u64, u64)>,
 ) -> VecCollection<'scope, T, (u64, u32)>
 where
     T: Timestamp + Lattice + Ord,
 {
-    doc_trigrams
-        .map(|(_, trigram)| trigram)
+    aggregate_per_time(doc_trigrams.map(|(_, trigram)| trigram))
         .count()
         .map(|(trigram, df)| (trigram, count_to_u32(df)))
 }
@@ -57,7 +59,7 @@ pub fn document_count<'scope, T>(
 where
     T: Timestamp + Lattice + Ord,
 {
-    docs.map(|_| ())
+    aggregate_per_time(docs.map(|_| ()))
         .count()
         .map(|((), n)| ((), u64::try_from(n).unwrap_or(0)))
 }

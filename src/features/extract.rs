@@ -87,6 +87,8 @@ pub struct FeatureScratch {
     /// Per distinct trigram: the extra count of its best pentagram
     /// (`u32::MAX` when it has none).
     best: Vec<u32>,
+    /// Per distinct trigram: its best pentagram (`u32::MAX` when none).
+    best_id: Vec<u32>,
     /// Set input columns of the current text (bitset, grown on demand).
     set: Vec<u64>,
     /// The best pentagram of each distinct trigram that has one, in order.
@@ -122,15 +124,16 @@ impl FeatureScratch {
     }
 
     /// The last extracted text's distinct trigrams (those the source knows)
-    /// as `(trigram, occurrences, extra count of its best pentagram)`, the
-    /// extra being `u32::MAX` for a trigram in no known pentagram. The
-    /// stream keeps this per document to tell which newly known pentagrams
-    /// can change its features.
-    pub fn profile(&self) -> impl Iterator<Item = (u32, u32, u32)> + '_ {
+    /// as [`ProfileEntry`]s in order of first occurrence. The stream keeps
+    /// this per document to tell which newly known pentagrams can change its
+    /// features, and to re-derive its features without the text
+    /// ([`reextract_pairs`]).
+    pub fn profile(&self) -> impl Iterator<Item = ProfileEntry> + '_ {
         self.distinct
             .iter()
             .zip(&self.best)
-            .map(|(&t, &b)| (t, self.counts[t as usize], b))
+            .zip(&self.best_id)
+            .map(|((&t, &b), &id)| (t, self.counts[t as usize], b, id))
     }
 
     /// Occurrences of trigram `t` in the current text.
@@ -143,6 +146,11 @@ impl FeatureScratch {
         }
     }
 }
+
+/// One distinct trigram of an extracted text: `(trigram, occurrences,
+/// extra count of its best pentagram, best pentagram)`, the last two
+/// `u32::MAX` for a trigram in no known pentagram.
+pub type ProfileEntry = (u32, u32, u32, u32);
 
 /// Features of `text` as a sparse row (columns ascending).
 pub fn extract<S: FeatureSource + ?Sized>(
@@ -202,6 +210,7 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     // AGR: for each distinct trigram in first-occurrence order, its best
     // pentagram's white trigrams not yet set.
     scratch.best.clear();
+    scratch.best_id.clear();
     scratch.chosen.clear();
     const AHEAD: usize = 4;
     for &t in scratch.distinct.iter().take(AHEAD) {
@@ -222,6 +231,9 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
         scratch
             .best
             .push(found.map_or(u32::MAX, |(_, extra)| extra));
+        scratch
+            .best_id
+            .push(found.map_or(u32::MAX, |(best, _)| best));
         if let Some((best, _)) = found {
             scratch.chosen.push(best);
         }
@@ -230,6 +242,76 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     // yet set.
     for i in 0..scratch.chosen.len() {
         let best = scratch.chosen[i];
+        for u in lex.pentagram_trigrams(best) {
+            let col = lex.column(u);
+            if col != NO_COLUMN && lex.is_white(u) && insert_column(&mut scratch.set, col) {
+                pairs.push(FeaturePair {
+                    column: col,
+                    trigram: u,
+                    value: lex.agr_value(u),
+                    kind: FeatureKind::Agr { pentagram: best },
+                });
+            }
+        }
+    }
+    for p in &pairs {
+        scratch.set[p.column as usize / 64] = 0;
+    }
+    pairs
+}
+
+/// The features of a text known by its `profile` (as [`FeatureScratch::profile`]
+/// left it after the text's last extraction), without the text: the best
+/// pentagram of every trigram for which `stale` says its pentagram list may
+/// have changed since is searched again (the same scan as
+/// [`extract_pairs`], so ties go to the same pentagram), the others keep
+/// theirs, and the row is rebuilt from the DIRECT trigrams and the best
+/// pentagrams under the source's current statuses and values. `profile`
+/// is updated in place.
+///
+/// This gives exactly [`extract_pairs`]' columns and values: a best
+/// pentagram depends only on the text's counts and its trigram's list,
+/// and a column's value only on its trigram (1.0 when DIRECT, else its AGR
+/// value), never on the order in which the columns were set. Only the
+/// order of the returned pairs (and AGR provenance) may differ.
+pub fn reextract_pairs<S: FeatureSource + ?Sized>(
+    lex: &S,
+    profile: &mut [ProfileEntry],
+    stale: impl Fn(u32) -> bool,
+    scratch: &mut FeatureScratch,
+) -> Vec<FeaturePair> {
+    scratch.reset(lex.n_trigrams());
+    for &(t, count, _, _) in profile.iter() {
+        scratch.counts[t as usize] = count;
+        scratch.present[t as usize / 64] |= 1 << (t % 64);
+        let f = t as usize % FILTER_BITS;
+        scratch.filter[f / 64] |= 1 << (f % 64);
+        scratch.distinct.push(t);
+    }
+    let mut pairs = Vec::new();
+    for entry in profile.iter_mut() {
+        let t = entry.0;
+        if stale(t) {
+            let (list, appended) = lex.pentagram_lists(t);
+            let found = best_pentagram(list, appended, scratch);
+            entry.2 = found.map_or(u32::MAX, |(_, extra)| extra);
+            entry.3 = found.map_or(u32::MAX, |(best, _)| best);
+        }
+        let col = lex.column(t);
+        if col != NO_COLUMN && lex.is_white(t) {
+            insert_column(&mut scratch.set, col);
+            pairs.push(FeaturePair {
+                column: col,
+                trigram: t,
+                value: 1.0,
+                kind: FeatureKind::Direct,
+            });
+        }
+    }
+    for &(_, _, _, best) in profile.iter() {
+        if best == u32::MAX {
+            continue;
+        }
         for u in lex.pentagram_trigrams(best) {
             let col = lex.column(u);
             if col != NO_COLUMN && lex.is_white(u) && insert_column(&mut scratch.set, col) {

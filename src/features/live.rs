@@ -346,3 +346,128 @@ impl std::fmt::Debug for LiveLexicon {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::{
+        FeatureScratch, LexiconParams, ProfileEntry, extract_pairs, reextract_pairs,
+    };
+    use crate::stats::DocNgrams;
+    use crate::text::Normalization;
+
+    /// Texts over a four-letter alphabet (kanji, kana, ASCII), so that
+    /// trigrams repeat and best-pentagram ties are common.
+    fn texts(seed: u64, n: usize, len: usize) -> Vec<String> {
+        let alphabet = ['日', 'の', 'a', '本'];
+        let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                (0..len)
+                    .map(|_| {
+                        state = state
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        alphabet[(state >> 33) as usize % alphabet.len()]
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn counts(texts: &[String]) -> CorpusCounts {
+        let mut counts = CorpusCounts::default();
+        for t in texts {
+            counts.add(&DocNgrams::of(&Normalization::NfkcLowercase.apply(t)));
+        }
+        counts
+    }
+
+    fn sorted_row(pairs: &[crate::features::FeaturePair]) -> Vec<(u32, u32)> {
+        let mut row: Vec<(u32, u32)> = pairs
+            .iter()
+            .map(|p| (p.column, p.value.to_bits()))
+            .collect();
+        row.sort_unstable();
+        row
+    }
+
+    /// Re-extraction from a kept profile, re-searching only the lists that
+    /// changed, equals a full extraction of the text after pentagrams
+    /// become known (before and after the existing ones in rank order) or
+    /// unknown and dfs move.
+    #[test]
+    fn reextract_from_profile_equals_full_extraction_40_texts() {
+        let norm = Normalization::NfkcLowercase;
+        let mut changed = 0;
+        for seed in 0..40u64 {
+            let base_texts = texts(seed, 6, 14);
+            let params = LexiconParams {
+                pent_min_df: 2,
+                ..LexiconParams::default()
+            };
+            let base = Arc::new(Lexicon::build(&counts(&base_texts), &params));
+            let index = Arc::new(pentagram_index(&base));
+            let mut live = LiveLexicon::new(base, index);
+            let stream = texts(seed + 1000, 6, 12);
+            let stream_counts = counts(&stream);
+            let add_dfs = |live: &mut LiveLexicon| {
+                for (t, df) in &stream_counts.trigram_df {
+                    let (i, old) = live.set_df(t.0, 0);
+                    live.set_df(t.0, old + df);
+                    live.df_max = live.df_max.max(live.df(i));
+                }
+            };
+            // The stream's documents are counted (so the document's own
+            // trigrams are known, as in the stream) and half of their
+            // pentagrams are known, with ranks that leave gaps.
+            add_dfs(&mut live);
+            let pents: Vec<(Pentagram, u128)> = stream_counts
+                .pentagrams
+                .iter()
+                .map(|(p, c)| (*p, c.first_seen as u128))
+                .collect();
+            let mut known = Vec::new();
+            for &(p, rank) in pents.iter().step_by(2) {
+                if live.insert_pentagram(p, 2 * rank + 1).is_some() {
+                    known.push(p);
+                }
+            }
+            let doc = &stream[0];
+            let mut scratch = FeatureScratch::default();
+            extract_pairs(&live, norm, doc, &mut scratch);
+            let mut profile: Vec<ProfileEntry> = scratch.profile().collect();
+            profile.sort_unstable();
+
+            // Then dfs and df_max move, the other pentagrams become known
+            // (interleaving in rank order) and some known ones leave.
+            add_dfs(&mut live);
+            let mut stale: rustc_hash::FxHashSet<u32> = rustc_hash::FxHashSet::default();
+            for &(p, rank) in pents.iter().skip(1).step_by(2) {
+                if let Some(tris) = live.insert_pentagram(p, 2 * rank) {
+                    stale.extend(tris);
+                }
+            }
+            for p in known.iter().step_by(3) {
+                if let Some(tris) = live.remove_pentagram(*p) {
+                    stale.extend(tris);
+                }
+            }
+            let full = extract_pairs(&live, norm, doc, &mut scratch);
+            let mut want: Vec<ProfileEntry> = scratch.profile().collect();
+            want.sort_unstable();
+            if profile != want {
+                changed += 1;
+            }
+            let partial =
+                reextract_pairs(&live, &mut profile, |t| stale.contains(&t), &mut scratch);
+            assert_eq!(sorted_row(&partial), sorted_row(&full), "seed {seed}");
+            assert_eq!(profile, want, "seed {seed}");
+        }
+        // The changes did move best pentagrams (the test compares something).
+        assert!(
+            changed >= 10,
+            "only {changed} of 40 texts changed a best pentagram"
+        );
+    }
+}

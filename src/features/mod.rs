@@ -8,7 +8,10 @@ pub mod live;
 pub mod source;
 pub mod state;
 
-pub use extract::{FeatureKind, FeaturePair, FeatureScratch, SparseRow, extract, extract_pairs};
+pub use extract::{
+    FeatureKind, FeaturePair, FeatureScratch, ProfileEntry, SparseRow, extract, extract_pairs,
+    reextract_pairs,
+};
 pub use imported::{ImportedTrigram, ImportedVocabulary};
 pub use lexicon::{Lexicon, LexiconParams, NO_COLUMN};
 pub use live::LiveLexicon;

@@ -242,3 +242,41 @@ proptest! {
         assert_stream_equals_batch(workers, changes(epochs), norm);
     }
 }
+
+/// Pre-aggregation (`aggregate_per_time`): within each epoch, updates leave
+/// as one per distinct record with the differences summed, records summing
+/// to zero are dropped, and each epoch stays at its own time.
+#[test]
+fn aggregate_per_time_one_update_per_key_and_epoch_3_epochs() {
+    use std::sync::{Arc, Mutex};
+
+    use differential_dataflow::input::Input;
+    use scyth::dataflows::aggregate_per_time;
+
+    let seen: Arc<Mutex<Vec<(u32, u64, isize)>>> = Arc::default();
+    let sink = seen.clone();
+    timely::execute_directly(move |worker| {
+        let mut input = worker.dataflow::<u64, _, _>(|scope| {
+            let (input, updates) = scope.new_collection::<u32, isize>();
+            aggregate_per_time(updates).inspect(move |u| sink.lock().unwrap().push(*u));
+            input
+        });
+        // Epoch 0: key 1 ×3, key 2 ×1. Epoch 1: key 1 −1, key 3 +1 −1
+        // (sums to zero). Epoch 2: key 2 ×2.
+        for k in [1, 2, 1, 1] {
+            input.update(k, 1);
+        }
+        input.advance_to(1);
+        input.update(1, -1);
+        input.update(3, 1);
+        input.update(3, -1);
+        input.advance_to(2);
+        input.update(2, 1);
+        input.update(2, 1);
+        input.advance_to(3);
+        input.close();
+    });
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort_unstable_by_key(|&(k, t, _)| (t, k));
+    assert_eq!(seen, vec![(1, 0, 3), (2, 0, 1), (1, 1, -1), (2, 2, 2)]);
+}
