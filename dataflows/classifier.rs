@@ -2,7 +2,7 @@
 //! follows the corpus statistics, the documents this worker owns with their
 //! int8 inputs and classifications, and the rule that decides which of them
 //! to re-classify when statistics change. Plain Rust (no timely types), so
-//! that the operator in [`super::classify`] is a thin wrapper and this logic
+//! that the operator in [`mod@super::classify`] is a thin wrapper and this logic
 //! can be read and tested on its own.
 //!
 //! **When a document is re-classified.** Its int8 result is a function of
