@@ -11,6 +11,7 @@ use scyth::io::{Record, RecordError};
 use scyth::model::categories::UserCategories;
 use scyth::model::predict::PREDICT_BATCH;
 use scyth::model::{Model, Precision, PredictScratch, Prediction};
+use scyth::quant::{Plan, PlanChoice, default_kernel};
 
 use super::Outcome;
 use super::args::{CategoryArgs, InputArgs, ModelArgs, ThreadArgs, parse_precision};
@@ -38,6 +39,9 @@ pub struct ClassifyArgs {
     /// int8 (default) or f32.
     #[arg(long, default_value = "int8", value_parser = parse_precision)]
     pub precision: Precision,
+    /// Inference plan: auto (the cheapest), full, linked or folded (see README, *Plans*).
+    #[arg(long, default_value = "auto")]
+    pub plan: PlanChoice,
     /// Add the features that contributed most to the top label.
     #[arg(long, conflicts_with = "categories")]
     pub explain: bool,
@@ -57,6 +61,7 @@ fn classify_batch<'r>(
     categories: Option<&UserCategories>,
     items: &'r [Result<Record, RecordError>],
     args: &ClassifyArgs,
+    plan: Plan,
     scratch: &mut PredictScratch,
 ) -> Vec<Result<ResultRow, &'r RecordError>> {
     let texts: Vec<&str> = items
@@ -64,7 +69,7 @@ fn classify_batch<'r>(
         .filter_map(|item| item.as_ref().ok().map(|r| r.text.as_str()))
         .collect();
     let mut preds = model
-        .predict_texts(&texts, args.precision, scratch)
+        .predict_texts_plan(&texts, args.precision, plan, default_kernel(), scratch)
         .into_iter();
     items
         .iter()
@@ -158,6 +163,9 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
         Some(path) => Some(load_categories(path, &model)?),
         None => None,
     };
+    // User categories rank embeddings: only the full plan has them.
+    let pool = args.threads.pool()?;
+    let plan = pool.install(|| model.prepare_plan(args.plan, categories.is_some()))?;
     let reader = args.input.open()?;
     let format = args
         .output_format
@@ -174,7 +182,6 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
         })
         .unwrap_or(OutputFormat::Jsonl);
     let mut writer = RowWriter::new(open_output(&args.output)?, format, args.explain)?;
-    let pool = args.threads.pool()?;
     let mut failed = 0usize;
     let mut chunk: Vec<Result<Record, RecordError>> = Vec::with_capacity(CHUNK);
     let mut reader = reader.peekable();
@@ -185,7 +192,7 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
             chunk
                 .par_chunks(PREDICT_BATCH)
                 .map_init(PredictScratch::default, |s, items| {
-                    classify_batch(&model, categories.as_ref(), items, &args, s)
+                    classify_batch(&model, categories.as_ref(), items, &args, plan, s)
                 })
                 .flatten_iter()
                 .collect()
