@@ -65,8 +65,8 @@ fn main() -> Result<()> {
         Some(InputFormat::Csv),
         &ColumnNames::default(),
     )?
-        .filter_map(|r| r.ok().map(|r| r.text))
-        .collect();
+    .filter_map(|r| r.ok().map(|r| r.text))
+    .collect();
     ensure!(!texts.is_empty(), "no texts in {input}");
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let n = refs.len() as f64;

@@ -4,6 +4,7 @@ mod cli;
 mod feeds;
 mod import;
 mod kernels;
+mod plans;
 mod scale;
 mod spec;
 mod stream;
