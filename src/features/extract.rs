@@ -434,12 +434,10 @@ mod avx512 {
             let chunk = &list[3 * at..3 * entries.min(at + 16)];
             at += 16;
             let p = chunk.as_ptr() as *const i32;
-            // Four steps ahead (768 bytes): three lines per step of 48 u32.
-            // SAFETY: prefetching any address has no side effects.
-            unsafe {
-                for line in 12..15 {
-                    _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
-                }
+            // Four steps ahead (768 bytes): three lines per step of 48 u32
+            // (a prefetch of any address has no side effects).
+            for line in 12..15 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
             }
             // SAFETY: the masks cover exactly the chunk's u32 (48 for a
             // whole step, fewer for the last): masked-off lanes read nothing.
