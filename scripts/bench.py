@@ -11,6 +11,10 @@ Only the Python standard library is needed. Skips cleanly (exit 0) when the
 corpus is absent. Usage:
 
     scripts/bench.py [--corpus ../shared/corpora/livedoor] [--peers] [--docs 20000]
+                     [--model M.scyth] [--plan auto|full|linked|folded] [--threads 1,2]
+
+--model skips training (times an existing model); --plan is passed to
+`scyth eval` and `scyth classify`, and eval's per-plan scores are printed.
 """
 import argparse
 import csv
@@ -73,6 +77,10 @@ def main():
     ap.add_argument("--docs", type=int, default=20000, help="documents for the throughput runs")
     ap.add_argument("--out", default=None, help="results JSON (default: target/bench/<corpus>.json)")
     ap.add_argument("--train-args", default="", help="extra arguments for scyth train")
+    ap.add_argument("--model", default=None,
+                    help="evaluate and time this model instead of training one (train s is then not measured)")
+    ap.add_argument("--plan", default="auto", help="inference plan for classify and eval: auto, full, linked, folded")
+    ap.add_argument("--threads", default="1,2", help="thread counts of the throughput runs")
     args = ap.parse_args()
 
     args.corpus = os.path.abspath(args.corpus)
@@ -87,17 +95,22 @@ def main():
     run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
 
     tmp = tempfile.mkdtemp(prefix="scyth-bench-")
-    model = os.path.join(tmp, "model.scyth")
-    train_s, train_rss = timed([BIN, "train", "--input", train_csv, "--output", model, "--quiet", "--threads", "2"]
-                    + args.train_args.split())
-    ev = json.loads(run([BIN, "eval", "--model", model, "--input", dev_csv, "--json", "--threads", "2"],
-                        stdout=subprocess.PIPE).stdout)
+    if args.model:
+        model = os.path.abspath(args.model)
+        train_s, train_rss = float("nan"), 0
+    else:
+        model = os.path.join(tmp, "model.scyth")
+        train_s, train_rss = timed([BIN, "train", "--input", train_csv, "--output", model, "--quiet", "--threads", "2"]
+                                   + args.train_args.split())
+    ev = json.loads(run([BIN, "eval", "--model", model, "--input", dev_csv, "--json", "--threads", "2",
+                         "--plan", args.plan], stdout=subprocess.PIPE).stdout)
     big = os.path.join(tmp, "dev-replicated.csv")
     n_docs, n_bytes = replicate(dev_csv, big, args.docs)
     throughput = {}
-    for threads in (1, 2):
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    for threads in thread_counts:
         secs, rss = timed([BIN, "classify", "--model", model, "--input", big, "--output", os.path.join(tmp, "out.csv"),
-                      "--threads", str(threads)])
+                      "--threads", str(threads), "--plan", args.plan])
         with open(os.path.join(tmp, "out.csv"), newline="", encoding="utf-8") as f:
             rows = sum(1 for _ in csv.reader(f)) - 1
         if rows != n_docs:
@@ -115,6 +128,8 @@ def main():
             "int8": {k: ev["int8"][k] for k in ("accuracy", "micro_f1", "macro_f1", "subset_accuracy")},
             "f32": {k: ev["f32"][k] for k in ("accuracy", "micro_f1", "macro_f1", "subset_accuracy")},
         },
+        "plan": ev.get("plan", "full"),
+        "plans": ev.get("plans", []),
         "throughput_docs": n_docs,
         "throughput": throughput,
     }
@@ -141,9 +156,9 @@ def main():
 
 def render(r):
     t = r["throughput"]
-    t1, t2 = t.get(1, t.get("1")), t.get(2, t.get("2"))
+    t1, t2 = t.get(1, t.get("1")), t.get(2, t.get("2")) or {"docs_per_s": float("nan"), "peak_rss_bytes": 0}
     lines = [
-        f"## {r['corpus']} (dev n={r['dev']['n']}; throughput on {r['throughput_docs']:,} docs)",
+        f"## {r['corpus']} (dev n={r['dev']['n']}; throughput on {r['throughput_docs']:,} docs; plan {r.get('plan', 'full')})",
         "",
         "| system | accuracy | micro-F1 | macro-F1 | train s | docs/s (1 thread) | docs/s (2 threads) | peak RSS predicting |",
         "|---|---|---|---|---|---|---|---|",
@@ -170,6 +185,13 @@ def render(r):
         lines.append(f"scyth int8 / fastText char predict (raw text, 1 thread each): "
                      f"{t1['docs_per_s'] / ft['docs_per_s_raw']:.2f}x docs/s; "
                      f"training time fastText char / scyth: {ft['train_s'] / r['train_seconds']:.2f}x")
+    if r.get("plans"):
+        lines.append("")
+        lines.append("| plan | precision | accuracy | micro-F1 | macro-F1 | top-1 differs from full |")
+        lines.append("|---|---|---|---|---|---|")
+        for p in r["plans"]:
+            lines.append(f"| {p['plan']} | {p['precision']} | {p['accuracy']:.4f} | {p['micro_f1']:.4f} | "
+                         f"{p['macro_f1']:.4f} | {p['top1_differs_from_full']} |")
     best = max((p for p in rows if p.get("accuracy") is not None), key=lambda p: p["accuracy"], default=None)
     if best:
         lines.append(f"best peer by accuracy: {best['peer']} {best['accuracy']:.4f}; "

@@ -11,6 +11,7 @@ use scyth::io::{Record, RecordError};
 use scyth::model::categories::UserCategories;
 use scyth::model::predict::PREDICT_BATCH;
 use scyth::model::{Model, Precision, PredictScratch, Prediction};
+use scyth::quant::{Plan, PlanChoice, default_kernel};
 use scyth::words::dict::{BUILD_COMMAND, default_dict_dir, load_dictionary};
 use scyth::words::{PosFilter, WordContribution, WordScratch, WordTokenizer, attribute};
 
@@ -40,6 +41,9 @@ pub struct ClassifyArgs {
     /// int8 (default) or f32.
     #[arg(long, default_value = "int8", value_parser = parse_precision)]
     pub precision: Precision,
+    /// Inference plan: auto (the cheapest), full, linked or folded (see README, *Plans*).
+    #[arg(long, default_value = "auto")]
+    pub plan: PlanChoice,
     /// Add the features that contributed most to the top label, and the
     /// words that carried them when a dictionary is available.
     #[arg(long, conflicts_with = "categories")]
@@ -78,6 +82,7 @@ fn classify_batch<'r>(
     explainer: &Explainer,
     items: &'r [Result<Record, RecordError>],
     args: &ClassifyArgs,
+    plan: Plan,
     scratch: &mut Scratch,
 ) -> Result<Vec<Result<ResultRow, &'r RecordError>>> {
     let texts: Vec<&str> = items
@@ -85,7 +90,13 @@ fn classify_batch<'r>(
         .filter_map(|item| item.as_ref().ok().map(|r| r.text.as_str()))
         .collect();
     let mut preds = model
-        .predict_texts(&texts, args.precision, &mut scratch.predict)
+        .predict_texts_plan(
+            &texts,
+            args.precision,
+            plan,
+            default_kernel(),
+            &mut scratch.predict,
+        )
         .into_iter();
     items
         .iter()
@@ -240,6 +251,9 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
         Some(path) => Some(load_categories(path, &model)?),
         None => None,
     };
+    // User categories rank embeddings: only the full plan has them.
+    let pool = args.threads.pool()?;
+    let plan = pool.install(|| model.prepare_plan(args.plan, categories.is_some()))?;
     let reader = args.input.open()?;
     let format = args
         .output_format
@@ -262,7 +276,6 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
         args.explain,
         explainer.words.is_some(),
     )?;
-    let pool = args.threads.pool()?;
     let mut failed = 0usize;
     let mut chunk: Vec<Result<Record, RecordError>> = Vec::with_capacity(CHUNK);
     let mut reader = reader.peekable();
@@ -273,7 +286,15 @@ pub fn run(args: ClassifyArgs) -> Result<Outcome> {
             chunk
                 .par_chunks(PREDICT_BATCH)
                 .map_init(Scratch::default, |s, items| {
-                    classify_batch(&model, categories.as_ref(), &explainer, items, &args, s)
+                    classify_batch(
+                        &model,
+                        categories.as_ref(),
+                        &explainer,
+                        items,
+                        &args,
+                        plan,
+                        s,
+                    )
                 })
                 .collect::<Result<_>>()
         })?;

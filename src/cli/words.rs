@@ -10,6 +10,7 @@ use clap::Args;
 use rayon::prelude::*;
 use scyth::io::{Record, RecordError};
 use scyth::model::{Model, Precision, PredictScratch};
+use scyth::quant::{Plan, PlanChoice, default_kernel};
 use scyth::words::dict::{load_dictionary, resolve_dict_dir};
 use scyth::words::{
     Emerging, EmergingParams, Keyword, KeywordParams, PosFilter, TimeBucket, WordScratch,
@@ -38,8 +39,8 @@ pub struct WordsArgs {
     #[arg(long)]
     pub labels: bool,
     /// Compute the keywords of each category from the labels this model
-    /// decides for each record (int8, the model's decision rule): keywords
-    /// of an unlabeled feed.
+    /// decides for each record (int8, the model's decision rule, the plan
+    /// `scyth classify` picks by default): keywords of an unlabeled feed.
     #[arg(long, short, conflicts_with = "labels")]
     pub model: Option<PathBuf>,
     /// Words to report per list.
@@ -100,6 +101,13 @@ pub fn run(args: WordsArgs) -> Result<Outcome> {
     let dict_dir = resolve_dict_dir(args.dict.as_deref())?;
     let tokenizer = WordTokenizer::new(load_dictionary(&dict_dir)?, args.pos);
     let model = args.model.as_deref().map(scyth::model::load).transpose()?;
+    let pool = args.threads.pool()?;
+    // The plan `scyth classify` uses by default, so both decide alike.
+    let plan = match &model {
+        Some(m) => Some(pool.install(|| m.prepare_plan(PlanChoice::Auto, false))?),
+        None => None,
+    };
+    let model = model.as_ref().zip(plan);
     let format = args
         .output_format
         .or_else(|| ReportFormat::from_path(&args.output))
@@ -107,7 +115,6 @@ pub fn run(args: WordsArgs) -> Result<Outcome> {
     let mut columns = args.input.columns();
     columns.time = args.time_column.clone();
     let mut reader = open_path(&args.input.input, args.input.format, &columns)?.peekable();
-    let pool = args.threads.pool()?;
     let mut stats = WordStats::default();
     let mut failed = 0usize;
     let mut chunk: Vec<Result<Record, RecordError>> = Vec::with_capacity(CHUNK);
@@ -122,7 +129,7 @@ pub fn run(args: WordsArgs) -> Result<Outcome> {
                 .enumerate()
                 .fold(Partial::default, |mut p, (i, item)| {
                     match item {
-                        Ok(rec) => p.count(&tokenizer, model.as_ref(), rec, &args, i),
+                        Ok(rec) => p.count(&tokenizer, model, rec, &args, i),
                         Err(e) => p.errors.push((i, e.to_string())),
                     }
                     p
@@ -171,7 +178,7 @@ impl Partial {
     fn count(
         &mut self,
         tokenizer: &WordTokenizer,
-        model: Option<&Model>,
+        model: Option<(&Model, Plan)>,
         rec: &Record,
         args: &WordsArgs,
         i: usize,
@@ -185,10 +192,18 @@ impl Partial {
         let bucket = rec.time.as_deref().and_then(|t| args.by.key(t));
         let decided: Vec<String>;
         let labels = match (model, &rec.labels, args.labels) {
-            (Some(m), _, _) => {
-                let pred = m.predict_text(&rec.text, Precision::Int8, &mut self.predict);
-                decided = m
-                    .decide(&pred, None)
+            (Some((m, plan)), _, _) => {
+                let pred = m.predict_texts_plan(
+                    &[rec.text.as_str()],
+                    Precision::Int8,
+                    plan,
+                    default_kernel(),
+                    &mut self.predict,
+                );
+                decided = pred
+                    .first()
+                    .map(|p| m.decide(p, None))
+                    .unwrap_or_default()
                     .into_iter()
                     .map(|c| m.meta.labels[c as usize].clone())
                     .collect();

@@ -180,7 +180,16 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
             .map(|w| crate::text::Trigram::new([w[0], w[1], w[2]]).0),
     );
     lex.lookup_many(&scratch.keys, &mut scratch.indices);
-    for &i in &scratch.indices {
+    // Start loading what the passes below read per trigram (its count, and
+    // column, status and list offsets): a few cache misses per distinct
+    // trigram, overlapped instead of waited for one by one.
+    for (k, &i) in scratch.indices.iter().enumerate() {
+        if let Some(&ahead) = scratch.indices.get(k + PREFETCH_AHEAD)
+            && ahead != u32::MAX
+        {
+            prefetch_at(&scratch.counts, ahead as usize);
+            lex.prefetch_trigram(ahead);
+        }
         if i == u32::MAX {
             continue;
         }
@@ -228,6 +237,9 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
         }
         let (list, appended) = lex.pentagram_lists(t);
         let found = best_pentagram(list, appended, scratch);
+        if let Some((best, _)) = found {
+            lex.prefetch_pentagram(best);
+        }
         scratch
             .best
             .push(found.map_or(u32::MAX, |(_, extra)| extra));
@@ -240,8 +252,18 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     }
     // Pass 2, in the same order: each best pentagram's white trigrams not
     // yet set.
+    for &p in scratch.chosen.iter().take(PREFETCH_AHEAD) {
+        for u in lex.pentagram_trigrams(p) {
+            lex.prefetch_agr(u);
+        }
+    }
     for i in 0..scratch.chosen.len() {
         let best = scratch.chosen[i];
+        if let Some(&ahead) = scratch.chosen.get(i + PREFETCH_AHEAD) {
+            for u in lex.pentagram_trigrams(ahead) {
+                lex.prefetch_agr(u);
+            }
+        }
         for u in lex.pentagram_trigrams(best) {
             let col = lex.column(u);
             if col != NO_COLUMN && lex.is_white(u) && insert_column(&mut scratch.set, col) {
@@ -330,6 +352,29 @@ pub fn reextract_pairs<S: FeatureSource + ?Sized>(
     pairs
 }
 
+/// How far ahead (in trigrams or chosen pentagrams) the passes prefetch:
+/// enough to cover a memory latency with the work of the items between.
+const PREFETCH_AHEAD: usize = 16;
+
+/// Asks the CPU to start loading the cache line of `slice[i]` (a hint: no
+/// effect on results; nothing when `i` is out of bounds or on other
+/// architectures).
+#[inline]
+pub(crate) fn prefetch_at<T>(slice: &[T], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(x) = slice.get(i) {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: prefetching a valid address has no side effects.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(x as *const T as *const i8) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (slice, i);
+}
+
+/// Cache lines of a pentagram list prefetched ahead (1 KiB: a typical
+/// text trigram's whole list; the scan prefetches further itself).
+const LIST_PREFETCH_LINES: usize = 16;
+
 /// Asks the CPU to start loading the first cache lines of a pentagram list
 /// (a hint: no effect on results, nothing on other architectures).
 #[inline]
@@ -337,7 +382,7 @@ fn prefetch_list(list: &[u32]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        for line in list.chunks(16).take(4) {
+        for line in list.chunks(16).take(LIST_PREFETCH_LINES) {
             // SAFETY: prefetching a valid address has no side effects.
             unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr() as *const i8) };
         }
@@ -433,6 +478,23 @@ mod avx512 {
         _mm512_test_epi32_mask(_mm512_srlv_epi32(words, bit), _mm512_set1_epi32(1))
     }
 
+    /// The lanes of `mask` whose trigram is set in the presence bitset
+    /// (`bits`: the `u64` words of [`FeatureScratch::present`] read as
+    /// little-endian `u32` halves, so bit t is bit t % 32 of half t / 32).
+    ///
+    /// # Safety
+    /// Every lane of `mask` must index a bit inside the bitset.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn present(idx: __m512i, mask: u16, bits: *const i32) -> u16 {
+        let word = _mm512_srli_epi32::<5>(idx);
+        let bit = _mm512_and_si512(idx, _mm512_set1_epi32(31));
+        // SAFETY: the caller guarantees the masked lanes are in bounds.
+        let words =
+            unsafe { _mm512_mask_i32gather_epi32::<4>(_mm512_setzero_si512(), mask, word, bits) };
+        _mm512_mask_test_epi32_mask(mask, _mm512_srlv_epi32(words, bit), _mm512_set1_epi32(1))
+    }
+
     /// The scan of [`super::scan_pentagrams`], 16 entries per step. The
     /// counts of the lanes that pass the filter are gathered (`counts` is 0
     /// for every absent trigram, the others are the text's own few hundred
@@ -444,6 +506,7 @@ mod avx512 {
         debug_assert_eq!(scratch.filter.len(), FILTER_BITS / 64);
         let filter = scratch.filter.as_ptr() as *const i32;
         let counts = scratch.counts.as_ptr() as *const i32;
+        let bits = scratch.present.as_ptr() as *const i32;
         let (a_lo, a_hi) = (load(&A_LO), load(&A_HI));
         let (b_lo, b_hi) = (load(&B_LO), load(&B_HI));
         let zero = _mm512_setzero_si512();
@@ -453,6 +516,11 @@ mod avx512 {
             let chunk = &list[3 * at..3 * entries.min(at + 16)];
             at += 16;
             let p = chunk.as_ptr() as *const i32;
+            // Four steps ahead (768 bytes): three lines per step of 48 u32
+            // (a prefetch of any address has no side effects).
+            for line in 12..15 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
+            }
             // SAFETY: the masks cover exactly the chunk's u32 (48 for a
             // whole step, fewer for the last): masked-off lanes read nothing.
             let (v0, v1, v2) = unsafe {
@@ -488,6 +556,15 @@ mod avx512 {
             );
             let ma = maybe_present(a, filter) & valid;
             let mb = maybe_present(b, filter) & valid;
+            if ma | mb == 0 {
+                continue;
+            }
+            // The filter's false positives name absent trigrams whose
+            // counts lie anywhere in a multi-MB array: ask the exact
+            // presence bitset (L2-resident) before gathering counts.
+            // SAFETY: every lane index is a trigram index of this lexicon,
+            // so its word is inside the bitset (only masked lanes are read).
+            let (ma, mb) = unsafe { (present(a, ma, bits), present(b, mb, bits)) };
             if ma | mb == 0 {
                 continue;
             }

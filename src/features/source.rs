@@ -3,6 +3,7 @@
 //! model's frozen [`Lexicon`] (batch) and over the stream's
 //! [`LiveLexicon`](crate::features::LiveLexicon), whose statistics move.
 
+use crate::features::extract::prefetch_at;
 use crate::features::lexicon::Lexicon;
 use crate::stats::agr_value;
 
@@ -29,6 +30,20 @@ pub trait FeatureSource {
     fn pentagram_lists(&self, t: u32) -> (&[u32], &[u32]);
     /// The trigram indices at offsets 0, 1, 2 of pentagram `p`.
     fn pentagram_trigrams(&self, p: u32) -> [u32; 3];
+
+    /// Hint: trigram `t`'s column, status and pentagram list offsets will
+    /// be read soon (extraction issues these ahead so that the cache misses
+    /// of a document's trigrams overlap). No effect on results.
+    #[inline]
+    fn prefetch_trigram(&self, _t: u32) {}
+
+    /// Hint: pentagram `p`'s member triple will be read soon.
+    #[inline]
+    fn prefetch_pentagram(&self, _p: u32) {}
+
+    /// Hint: trigram `t`'s column, status and AGR value will be read soon.
+    #[inline]
+    fn prefetch_agr(&self, _t: u32) {}
 }
 
 impl FeatureSource for Lexicon {
@@ -60,6 +75,27 @@ impl FeatureSource for Lexicon {
     #[inline]
     fn pentagram_lists(&self, t: u32) -> (&[u32], &[u32]) {
         (self.pentagrams_of(t), &[])
+    }
+
+    #[inline]
+    fn prefetch_trigram(&self, t: u32) {
+        let t = t as usize;
+        prefetch_at(&self.column, t);
+        prefetch_at(&self.white, t);
+        prefetch_at(&self.pent_offsets, t);
+    }
+
+    #[inline]
+    fn prefetch_pentagram(&self, p: u32) {
+        prefetch_at(&self.pent_trigrams, 3 * p as usize);
+    }
+
+    #[inline]
+    fn prefetch_agr(&self, t: u32) {
+        let t = t as usize;
+        prefetch_at(&self.column, t);
+        prefetch_at(&self.white, t);
+        prefetch_at(&self.score, t);
     }
 
     #[inline]

@@ -6,7 +6,13 @@ use serde::{Deserialize, Serialize};
 use crate::features::{FeatureScratch, SparseRow, extract};
 use crate::model::Model;
 use crate::network::{l2_normalized, sigmoid};
-use crate::quant::{Int8Kernel, Int8Scratch, default_kernel, forward_int8, forward_int8_batch};
+use crate::quant::plan::{
+    PlanContext, forward_folded_f32, forward_folded_int8, forward_linked_f32, forward_linked_int8,
+    resolve,
+};
+use crate::quant::{
+    Int8Kernel, Int8Scratch, Plan, PlanChoice, default_kernel, forward_int8, forward_int8_batch,
+};
 
 /// Which weights run the forward pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +42,8 @@ pub struct PredictScratch {
     pub features: FeatureScratch,
     int8: Int8Scratch,
     rows: Vec<SparseRow>,
+    /// f32 logits of the folded plans, `[batch][C]`.
+    logits: Vec<f32>,
 }
 
 /// Documents per batch when classifying many texts: enough for the dense
@@ -48,7 +56,8 @@ pub const PREDICT_BATCH: usize = 32;
 pub struct Prediction {
     /// Sigmoid probability per category.
     pub probabilities: Vec<f32>,
-    /// Unnormalized linker output (the embedding before L2 normalization).
+    /// Unnormalized linker output (the embedding before L2 normalization);
+    /// empty under the linked and folded plans, which skip the linker.
     pub linked: Vec<f32>,
     /// Number of set input columns.
     pub n_features: usize,
@@ -117,6 +126,57 @@ impl Model {
         kernel: &dyn Int8Kernel,
         scratch: &mut PredictScratch,
     ) -> Vec<Prediction> {
+        self.predict_texts_plan(texts, precision, Plan::Full, kernel, scratch)
+    }
+
+    /// What [`resolve`] needs to know about this model.
+    pub fn plan_context(&self, wants_embeddings: bool) -> PlanContext {
+        PlanContext {
+            shape: self.meta.shape,
+            has_f32: self.f32_weights.is_some(),
+            arithmetic: self.int8_weights.arithmetic,
+            wants_embeddings,
+        }
+    }
+
+    /// Resolves `choice` for this model and builds the plan's folded
+    /// matrices now (once per process), so that a plan that cannot serve
+    /// the request fails before any document and the one-time fold is not
+    /// paid inside the first batch.
+    pub fn prepare_plan(&self, choice: PlanChoice, wants_embeddings: bool) -> anyhow::Result<Plan> {
+        let plan = resolve(choice, self.plan_context(wants_embeddings))?;
+        if let Some(f) = &self.f32_weights {
+            match plan {
+                Plan::Full => {}
+                Plan::Linked => {
+                    self.int8_weights.plans.linked(f);
+                }
+                Plan::Folded => {
+                    self.int8_weights.plans.folded(f);
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Classifies a batch of texts with an inference plan (see
+    /// [`crate::quant::plan`]): [`Plan::Full`] is [`Model::predict_texts`]
+    /// (int8: the encoder per document, linker and head as one GEMM each);
+    /// the folded plans give the same probabilities up to the rounding
+    /// stated in `tests/suite/plans.rs`, and no embedding. Each prediction
+    /// is independent of the batch it is in.
+    ///
+    /// # Panics
+    /// With a folded plan on an int8-only model, or f32 precision on one
+    /// ([`Model::prepare_plan`] and [`Model::check_precision`] refuse both).
+    pub fn predict_texts_plan(
+        &self,
+        texts: &[&str],
+        precision: Precision,
+        plan: Plan,
+        kernel: &dyn Int8Kernel,
+        scratch: &mut PredictScratch,
+    ) -> Vec<Prediction> {
         let mut rows = std::mem::take(&mut scratch.rows);
         rows.clear();
         rows.extend(
@@ -124,18 +184,50 @@ impl Model {
                 .iter()
                 .map(|t| self.features(t, &mut scratch.features)),
         );
-        let preds = match precision {
-            Precision::F32 => rows
-                .iter()
-                .map(|row| self.predict_row_with(row, precision, kernel, scratch))
-                .collect(),
-            Precision::Int8 => {
-                let refs: Vec<&SparseRow> = rows.iter().collect();
+        let refs: Vec<&SparseRow> = rows.iter().collect();
+        let preds = self.predict_rows_plan(&refs, precision, plan, kernel, scratch);
+        scratch.rows = rows;
+        preds
+    }
+
+    /// [`Model::predict_texts_plan`] on feature rows.
+    ///
+    /// # Panics
+    /// As [`Model::predict_texts_plan`].
+    pub fn predict_rows_plan(
+        &self,
+        rows: &[&SparseRow],
+        precision: Precision,
+        plan: Plan,
+        kernel: &dyn Int8Kernel,
+        scratch: &mut PredictScratch,
+    ) -> Vec<Prediction> {
+        let c = self.meta.shape.c;
+        let f32w = || {
+            self.f32_weights
+                .as_ref()
+                .expect("folded plans need float weights (see Model::prepare_plan)")
+        };
+        let to_preds = |logits: &[f32]| -> Vec<Prediction> {
+            rows.iter()
+                .enumerate()
+                .map(|(i, row)| Prediction {
+                    probabilities: logits[i * c..(i + 1) * c]
+                        .iter()
+                        .map(|&l| sigmoid(l))
+                        .collect(),
+                    linked: Vec::new(),
+                    n_features: row.cols.len(),
+                })
+                .collect()
+        };
+        match (plan, precision) {
+            (Plan::Full, Precision::Int8) => {
                 let out = forward_int8_batch(
                     &self.int8_weights,
                     &self.bias,
                     kernel,
-                    &refs,
+                    rows,
                     &mut scratch.int8,
                 );
                 rows.iter()
@@ -147,9 +239,55 @@ impl Model {
                     })
                     .collect()
             }
-        };
-        scratch.rows = rows;
-        preds
+            (Plan::Full, Precision::F32) => rows
+                .iter()
+                .map(|row| self.predict_row_with(row, precision, kernel, scratch))
+                .collect(),
+            (Plan::Linked, Precision::F32) => {
+                let f = f32w();
+                forward_linked_f32(
+                    f,
+                    self.int8_weights.plans.linked(f),
+                    rows,
+                    &mut scratch.logits,
+                );
+                to_preds(&scratch.logits)
+            }
+            (Plan::Folded, Precision::F32) => {
+                let f = f32w();
+                forward_folded_f32(
+                    f,
+                    self.int8_weights.plans.folded(f),
+                    rows,
+                    &mut scratch.logits,
+                );
+                to_preds(&scratch.logits)
+            }
+            (Plan::Linked, Precision::Int8) => {
+                let w = &self.int8_weights;
+                let lp = w.plans.linked(f32w());
+                to_preds(forward_linked_int8(
+                    w,
+                    lp,
+                    &self.bias,
+                    kernel,
+                    rows,
+                    &mut scratch.int8,
+                ))
+            }
+            (Plan::Folded, Precision::Int8) => {
+                let w = &self.int8_weights;
+                let fp = w.plans.folded(f32w());
+                to_preds(forward_folded_int8(
+                    w.arithmetic,
+                    fp,
+                    &self.bias,
+                    kernel,
+                    rows,
+                    &mut scratch.int8,
+                ))
+            }
+        }
     }
 
     /// Runs the network on a feature row.

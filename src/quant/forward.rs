@@ -12,14 +12,14 @@ use crate::quant::weights::Int8Weights;
 /// Reusable per-thread buffers of the int8 pass (one document or a batch).
 #[derive(Debug, Default)]
 pub struct Int8Scratch {
-    codes: Vec<i32>,
-    acc: Vec<i32>,
+    pub(crate) codes: Vec<i32>,
+    pub(crate) acc: Vec<i32>,
     /// Encoder outputs, `[batch][H]`.
-    act: Vec<f32>,
+    pub(crate) act: Vec<f32>,
     /// Linker outputs, `[batch][E]`.
-    linked: Vec<f32>,
+    pub(crate) linked: Vec<f32>,
     /// Logits, `[batch][C]`.
-    logits: Vec<f32>,
+    pub(crate) logits: Vec<f32>,
     /// One row's codes before they are copied into `x`.
     q: Vec<u8>,
     /// Quantized layer inputs, `[batch][k4]`.
@@ -141,28 +141,7 @@ pub fn forward_int8_batch<'s>(
 ) -> Int8Batch<'s> {
     let shape = w.shape;
     let packed = w.packed();
-    // Encoder: input values are ≥ 0, so the zero point is 0 and inactive
-    // columns contribute nothing; only active rows are gathered.
-    s.act.clear();
-    for row in rows {
-        let qp = input_codes(w.arithmetic, &row.vals, &mut s.codes);
-        s.acc.clear();
-        s.acc.resize(shape.h, 0);
-        kernel.sparse_accumulate(&w.enc, shape.h, &row.cols, &s.codes, &mut s.acc);
-        if let Some(zp) = &w.zero_points {
-            // (a − 0)(b − zp_b) summed: subtract zp_b · Σ a per latent unit.
-            let code_sum: i32 = s.codes.iter().sum();
-            for (a, &z) in s.acc.iter_mut().zip(&zp.enc) {
-                *a -= code_sum * z;
-            }
-        }
-        s.act.extend(
-            s.acc
-                .iter()
-                .zip(w.enc_scale.iter())
-                .map(|(&a, &ws)| a as f32 * (qp.scale * ws)),
-        );
-    }
+    encode_batch(w, kernel, rows, s);
 
     let zp = w.zero_points.as_ref();
     let act = std::mem::take(&mut s.act);
@@ -215,13 +194,48 @@ pub fn forward_int8_batch<'s>(
     }
 }
 
+/// The int8 encoder of a batch into `s.act` (`[batch][H]`, replaced):
+/// per document, its input codes gathered over the active encoder rows,
+/// corrected for weight zero points and dequantized. Shared by the full and
+/// the linked plan, so both see the same latent vectors.
+pub(crate) fn encode_batch(
+    w: &Int8Weights,
+    kernel: &dyn Int8Kernel,
+    rows: &[&SparseRow],
+    s: &mut Int8Scratch,
+) {
+    let shape = w.shape;
+    // Encoder: input values are ≥ 0, so the zero point is 0 and inactive
+    // columns contribute nothing; only active rows are gathered.
+    s.act.clear();
+    for row in rows {
+        let qp = input_codes(w.arithmetic, &row.vals, &mut s.codes);
+        s.acc.clear();
+        s.acc.resize(shape.h, 0);
+        kernel.sparse_accumulate(&w.enc, shape.h, &row.cols, &s.codes, &mut s.acc);
+        if let Some(zp) = &w.zero_points {
+            // (a − 0)(b − zp_b) summed: subtract zp_b · Σ a per latent unit.
+            let code_sum: i32 = s.codes.iter().sum();
+            for (a, &z) in s.acc.iter_mut().zip(&zp.enc) {
+                *a -= code_sum * z;
+            }
+        }
+        s.act.extend(
+            s.acc
+                .iter()
+                .zip(w.enc_scale.iter())
+                .map(|(&a, &ws)| a as f32 * (qp.scale * ws)),
+        );
+    }
+}
+
 /// The stored parts of one dense int8 layer.
-struct Layer<'a> {
-    w: DenseInt8<'a>,
-    scales: &'a [f32],
-    row_sums: &'a [i32],
-    zero_points: Option<&'a [i32]>,
-    bias: Option<&'a [f32]>,
+pub(crate) struct Layer<'a> {
+    pub(crate) w: DenseInt8<'a>,
+    pub(crate) scales: &'a [f32],
+    pub(crate) row_sums: &'a [i32],
+    pub(crate) zero_points: Option<&'a [i32]>,
+    pub(crate) bias: Option<&'a [f32]>,
 }
 
 /// One dynamically quantized Linear over a batch: quantize each row of `x`
@@ -229,7 +243,7 @@ struct Layer<'a> {
 /// correct for the zero points, dequantize and add the bias (fused into the
 /// multiply with PyTorch's rules, as FBGEMM's compiled AVX2 code does) into
 /// `out` (`[batch][n]`, replaced).
-fn dense_layer(
+pub(crate) fn dense_layer(
     kernel: &dyn Int8Kernel,
     arith: Arithmetic,
     x: &[f32],

@@ -6,6 +6,7 @@
 pub mod activation;
 pub mod forward;
 pub mod kernels;
+pub mod plan;
 pub mod weights;
 
 pub use activation::{Arithmetic, QParams, choose_qparams, choose_qparams_fbgemm, quantize_row};
@@ -16,4 +17,5 @@ pub use forward::{
 pub use kernels::{
     DenseInt8, Int8Kernel, PackedInt8, ScalarKernel, available_kernels, default_kernel,
 };
+pub use plan::{Plan, PlanChoice};
 pub use weights::{Int8Weights, PackedLayers, ZeroPoints, quantize_per_row};

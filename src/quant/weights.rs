@@ -6,6 +6,7 @@ use crate::buf::Buf;
 use crate::network::{F32Weights, Shape};
 use crate::quant::activation::Arithmetic;
 use crate::quant::kernels::PackedInt8;
+use crate::quant::plan::PlanCache;
 
 /// Largest weight code: symmetric range [-127, 127].
 pub const WMAX: f32 = 127.0;
@@ -40,6 +41,9 @@ pub struct Int8Weights {
     /// The linker and head packed for the SIMD GEMMs, made on first use
     /// (the encoder is never copied: it stays memory-mapped).
     packed: OnceLock<PackedLayers>,
+    /// The folded matrices of the linked and folded plans, made on first
+    /// use from the model's float weights (see [`crate::quant::plan`]).
+    pub plans: PlanCache,
 }
 
 /// The dense layers packed for the GEMM kernels.
@@ -149,6 +153,7 @@ impl Int8Weights {
             zero_points: None,
             arithmetic: Arithmetic::Scyth,
             packed: OnceLock::new(),
+            plans: PlanCache::default(),
         }
     }
 

@@ -5,6 +5,7 @@ mod explain_words;
 mod feeds;
 mod import;
 mod kernels;
+mod plans;
 mod scale;
 mod spec;
 mod stream;
