@@ -264,21 +264,9 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
                 lex.prefetch_agr(u);
             }
         }
-        for u in lex.pentagram_trigrams(best) {
-            let col = lex.column(u);
-            if col != NO_COLUMN && lex.is_white(u) && insert_column(&mut scratch.set, col) {
-                pairs.push(FeaturePair {
-                    column: col,
-                    trigram: u,
-                    value: lex.agr_value(u),
-                    kind: FeatureKind::Agr { pentagram: best },
-                });
-            }
-        }
+        push_agr(lex, best, &mut scratch.set, &mut pairs);
     }
-    for p in &pairs {
-        scratch.set[p.column as usize / 64] = 0;
-    }
+    clear_columns(&mut scratch.set, &pairs);
     pairs
 }
 
@@ -334,22 +322,40 @@ pub fn reextract_pairs<S: FeatureSource + ?Sized>(
         if best == u32::MAX {
             continue;
         }
-        for u in lex.pentagram_trigrams(best) {
-            let col = lex.column(u);
-            if col != NO_COLUMN && lex.is_white(u) && insert_column(&mut scratch.set, col) {
-                pairs.push(FeaturePair {
-                    column: col,
-                    trigram: u,
-                    value: lex.agr_value(u),
-                    kind: FeatureKind::Agr { pentagram: best },
-                });
-            }
+        push_agr(lex, best, &mut scratch.set, &mut pairs);
+    }
+    clear_columns(&mut scratch.set, &pairs);
+    pairs
+}
+
+/// AGR step for one best pentagram: each of its white trigrams with a
+/// column not yet set gets its AGR value (SPEC §3.2).
+#[inline]
+fn push_agr<S: FeatureSource + ?Sized>(
+    lex: &S,
+    best: u32,
+    set: &mut Vec<u64>,
+    pairs: &mut Vec<FeaturePair>,
+) {
+    for u in lex.pentagram_trigrams(best) {
+        let col = lex.column(u);
+        if col != NO_COLUMN && lex.is_white(u) && insert_column(set, col) {
+            pairs.push(FeaturePair {
+                column: col,
+                trigram: u,
+                value: lex.agr_value(u),
+                kind: FeatureKind::Agr { pentagram: best },
+            });
         }
     }
-    for p in &pairs {
-        scratch.set[p.column as usize / 64] = 0;
+}
+
+/// Leaves the set-column bitset empty again (only the words `pairs`
+/// touched), ready for the next text.
+fn clear_columns(set: &mut [u64], pairs: &[FeaturePair]) {
+    for p in pairs {
+        set[p.column as usize / 64] = 0;
     }
-    pairs
 }
 
 /// How far ahead (in trigrams or chosen pentagrams) the passes prefetch:

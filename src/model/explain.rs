@@ -141,10 +141,11 @@ impl<'a> Weights<'a> {
     fn enc(&self, d: usize, h: usize) -> f32 {
         match self {
             Weights::F32(w) => w.enc[d * w.shape.h + h],
-            Weights::Int8(q) => {
-                let zp = q.zero_points.as_ref().map_or(0, |z| z.enc[h]);
-                (q.enc[d * q.shape.h + h] as i32 - zp) as f32 * q.enc_scale[h]
-            }
+            Weights::Int8(q) => dequantize(
+                q.enc[d * q.shape.h + h],
+                q.zero_points.as_ref().map_or(0, |z| z.enc[h]),
+                q.enc_scale[h],
+            ),
         }
     }
 
@@ -152,10 +153,11 @@ impl<'a> Weights<'a> {
     fn link(&self, e: usize, h: usize) -> f32 {
         match self {
             Weights::F32(w) => w.link[e * w.shape.h + h],
-            Weights::Int8(q) => {
-                let zp = q.zero_points.as_ref().map_or(0, |z| z.link[e]);
-                (q.link[e * q.shape.h + h] as i32 - zp) as f32 * q.link_scale[e]
-            }
+            Weights::Int8(q) => dequantize(
+                q.link[e * q.shape.h + h],
+                q.zero_points.as_ref().map_or(0, |z| z.link[e]),
+                q.link_scale[e],
+            ),
         }
     }
 
@@ -163,10 +165,16 @@ impl<'a> Weights<'a> {
     fn head(&self, c: usize, e: usize) -> f32 {
         match self {
             Weights::F32(w) => w.head[c * w.shape.e + e],
-            Weights::Int8(q) => {
-                let zp = q.zero_points.as_ref().map_or(0, |z| z.head[c]);
-                (q.head[c * q.shape.e + e] as i32 - zp) as f32 * q.head_scale[c]
-            }
+            Weights::Int8(q) => dequantize(
+                q.head[c * q.shape.e + e],
+                q.zero_points.as_ref().map_or(0, |z| z.head[c]),
+                q.head_scale[c],
+            ),
         }
     }
+}
+
+/// An int8 weight as the float it stands for: `(code − zero point) · scale`.
+fn dequantize(code: i8, zero_point: i32, scale: f32) -> f32 {
+    (i32::from(code) - zero_point) as f32 * scale
 }

@@ -207,6 +207,35 @@ pub(crate) fn cols_in_range(rows: &[i8], width: usize, cols: &[u32]) -> bool {
     cols.iter().all(|&c| (c as usize) < n_rows)
 }
 
+/// A sparse gather-accumulate over SIMD rows: its signature.
+pub(crate) type SparseFn = unsafe fn(&[i8], usize, &[u32], &[i32], &mut [i32]);
+
+/// The shared front of every SIMD `sparse_accumulate`: trims `cols` and
+/// `codes` to a common length, and runs `simd` when `fits(codes)` and
+/// every column names a row, else the scalar loop (same integers).
+///
+/// # Safety
+/// The CPU must have the features `simd` is compiled for.
+pub(crate) unsafe fn sparse_checked(
+    rows: &[i8],
+    width: usize,
+    cols: &[u32],
+    codes: &[i32],
+    acc: &mut [i32],
+    fits: fn(&[i32]) -> bool,
+    simd: SparseFn,
+) {
+    let n = cols.len().min(codes.len());
+    let (cols, codes) = (&cols[..n], &codes[..n]);
+    assert!(acc.len() >= width, "accumulator shorter than the rows");
+    if fits(codes) && cols_in_range(rows, width, cols) {
+        // SAFETY: the caller vouches for the CPU; the inputs were checked.
+        unsafe { simd(rows, width, cols, codes, acc) }
+    } else {
+        sparse_accumulate_loop(rows, width, cols, codes, acc);
+    }
+}
+
 /// The AVX2 kernel. Only handed out after the CPU was checked for AVX2.
 #[derive(Debug)]
 pub struct Avx2Kernel {
@@ -247,15 +276,8 @@ impl Int8Kernel for Avx2Kernel {
         codes: &[i32],
         acc: &mut [i32],
     ) {
-        let n = cols.len().min(codes.len());
-        let (cols, codes) = (&cols[..n], &codes[..n]);
-        assert!(acc.len() >= width, "accumulator shorter than the rows");
-        if codes_fit_i7(codes) && cols_in_range(rows, width, cols) {
-            // SAFETY: an Avx2Kernel exists only after AVX2 was detected.
-            unsafe { sparse_avx2(rows, width, cols, codes, acc) }
-        } else {
-            sparse_accumulate_loop(rows, width, cols, codes, acc);
-        }
+        // SAFETY: an Avx2Kernel exists only after AVX2 was detected.
+        unsafe { sparse_checked(rows, width, cols, codes, acc, codes_fit_i7, sparse_avx2) }
     }
 
     fn gemm(&self, x: &[u8], batch: usize, w: DenseInt8<'_>, out: &mut [i32]) {

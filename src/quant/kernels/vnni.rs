@@ -6,8 +6,7 @@
 
 use std::arch::x86_64::*;
 
-use super::avx2::{Dot256, cols_in_range, gemm256, sparse256};
-use super::scalar::sparse_accumulate_loop;
+use super::avx2::{Dot256, gemm256, sparse_checked, sparse256};
 use super::{BLOCK, DenseInt8, Int8Kernel, check_gemm};
 
 /// AVX-VNNI's 256-bit `vpdpbusd`.
@@ -63,16 +62,9 @@ impl Int8Kernel for AvxVnniKernel {
         codes: &[i32],
         acc: &mut [i32],
     ) {
-        let n = cols.len().min(codes.len());
-        let (cols, codes) = (&cols[..n], &codes[..n]);
-        assert!(acc.len() >= width, "accumulator shorter than the rows");
         // vpdpbusd takes any u8; codes above 255 or negative do not fit a byte.
-        if codes_fit_u8(codes) && cols_in_range(rows, width, cols) {
-            // SAFETY: an AvxVnniKernel exists only after detection.
-            unsafe { sparse_avxvnni(rows, width, cols, codes, acc) }
-        } else {
-            sparse_accumulate_loop(rows, width, cols, codes, acc);
-        }
+        // SAFETY: an AvxVnniKernel exists only after detection.
+        unsafe { sparse_checked(rows, width, cols, codes, acc, codes_fit_u8, sparse_avxvnni) }
     }
 
     fn gemm(&self, x: &[u8], batch: usize, w: DenseInt8<'_>, out: &mut [i32]) {
@@ -290,14 +282,17 @@ impl Int8Kernel for Avx512VnniKernel {
         codes: &[i32],
         acc: &mut [i32],
     ) {
-        let n = cols.len().min(codes.len());
-        let (cols, codes) = (&cols[..n], &codes[..n]);
-        assert!(acc.len() >= width, "accumulator shorter than the rows");
-        if codes_fit_u8(codes) && cols_in_range(rows, width, cols) {
-            // SAFETY: an Avx512VnniKernel exists only after detection.
-            unsafe { sparse_avx512vnni(rows, width, cols, codes, acc) }
-        } else {
-            sparse_accumulate_loop(rows, width, cols, codes, acc);
+        // SAFETY: an Avx512VnniKernel exists only after detection.
+        unsafe {
+            sparse_checked(
+                rows,
+                width,
+                cols,
+                codes,
+                acc,
+                codes_fit_u8,
+                sparse_avx512vnni,
+            )
         }
     }
 
