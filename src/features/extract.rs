@@ -93,6 +93,13 @@ pub struct FeatureScratch {
     set: Vec<u64>,
     /// The best pentagram of each distinct trigram that has one, in order.
     chosen: Vec<u32>,
+    /// Occurrence counts as bytes (indexed by trigram, 3 bytes of padding
+    /// so a 4-byte gather at the last index stays inside): a quarter of
+    /// `counts`' size, so the AVX-512 scan gathers them straight from L2
+    /// without the filter and presence tests. Valid only when `narrow_ok`.
+    narrow: Vec<u8>,
+    /// Whether every count of the current text fits `narrow` (≤ 255).
+    narrow_ok: bool,
 }
 
 impl FeatureScratch {
@@ -100,12 +107,15 @@ impl FeatureScratch {
         if self.counts.len() != n_trigrams {
             self.counts = vec![0; n_trigrams];
             self.present = vec![0; n_trigrams.div_ceil(64)];
+            self.narrow = vec![0; n_trigrams + 3];
         } else {
             for &t in &self.distinct {
                 self.counts[t as usize] = 0;
                 self.present[t as usize / 64] = 0;
+                self.narrow[t as usize] = 0;
             }
         }
+        self.narrow_ok = false;
         if self.filter.len() != FILTER_BITS / 64 {
             self.filter = vec![0; FILTER_BITS / 64];
         } else {
@@ -114,6 +124,20 @@ impl FeatureScratch {
             }
         }
         self.distinct.clear();
+    }
+
+    /// Copies the counts of the distinct trigrams into `narrow` when all
+    /// fit a byte (else the scans keep to the exact `u32` path).
+    fn fill_narrow(&mut self) {
+        self.narrow_ok = self
+            .distinct
+            .iter()
+            .all(|&t| self.counts[t as usize] <= 255);
+        if self.narrow_ok {
+            for &t in &self.distinct {
+                self.narrow[t as usize] = self.counts[t as usize] as u8;
+            }
+        }
     }
 
     /// Whether trigram `t` may occur in the current text (false: it does not).
@@ -202,6 +226,7 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
         }
         *c += 1;
     }
+    scratch.fill_narrow();
     let mut pairs = Vec::new();
     // DIRECT: every distinct white trigram with a column → 1.0.
     for &t in &scratch.distinct {
@@ -298,6 +323,7 @@ pub fn reextract_pairs<S: FeatureSource + ?Sized>(
         scratch.filter[f / 64] |= 1 << (f % 64);
         scratch.distinct.push(t);
     }
+    scratch.fill_narrow();
     let mut pairs = Vec::new();
     for entry in profile.iter_mut() {
         let t = entry.0;
@@ -509,6 +535,101 @@ mod avx512 {
     /// strict `>` ends up too.
     #[target_feature(enable = "avx512f")]
     pub(super) fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+        if scratch.narrow_ok {
+            scan_narrow(list, scratch, best);
+        } else {
+            scan_wide(list, scratch, best);
+        }
+    }
+
+    /// Lanes `valid` of the next 16 entries at `p`: the trigram indices at
+    /// their second and third words.
+    ///
+    /// # Safety
+    /// `p` must point at `n` readable `u32` (`n` ≤ 48, the chunk's words).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn others(p: *const i32, n: usize) -> (__m512i, __m512i) {
+        let mask = |from: usize| -> u16 {
+            match n.saturating_sub(from) {
+                0 => 0,
+                m if m >= 16 => u16::MAX,
+                m => (1u16 << m) - 1,
+            }
+        };
+        // SAFETY: the masks cover exactly the chunk's n words.
+        let (v0, v1, v2) = unsafe {
+            (
+                _mm512_maskz_loadu_epi32(mask(0), p),
+                _mm512_maskz_loadu_epi32(mask(16), p.wrapping_add(16)),
+                _mm512_maskz_loadu_epi32(mask(32), p.wrapping_add(32)),
+            )
+        };
+        let (a_lo, a_hi) = (load(&A_LO), load(&A_HI));
+        let (b_lo, b_hi) = (load(&B_LO), load(&B_HI));
+        let a = _mm512_mask_permutexvar_epi32(
+            _mm512_permutex2var_epi32(v0, a_lo, v1),
+            A_HI_LANES,
+            a_hi,
+            v2,
+        );
+        let b = _mm512_mask_permutexvar_epi32(
+            _mm512_permutex2var_epi32(v0, b_lo, v1),
+            B_HI_LANES,
+            b_hi,
+            v2,
+        );
+        (a, b)
+    }
+
+    /// The scan when every count fits a byte: the two other trigrams'
+    /// counts are gathered straight from [`FeatureScratch::narrow`] (0 for
+    /// absent trigrams; a megabyte-sized table that stays in L2), two
+    /// gathers per 16 entries, and the step's maximum is only reduced when
+    /// some lane beats `best`.
+    #[target_feature(enable = "avx512f")]
+    fn scan_narrow(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+        let narrow = scratch.narrow.as_ptr() as *const i32;
+        let bytes = _mm512_set1_epi32(0xFF);
+        let entries = list.len() / 3;
+        let mut at = 0;
+        while at < entries {
+            let chunk = &list[3 * at..3 * entries.min(at + 16)];
+            at += 16;
+            let p = chunk.as_ptr() as *const i32;
+            for line in 12..15 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
+            }
+            // SAFETY: the chunk holds chunk.len() words.
+            let (a, b) = unsafe { others(p, chunk.len()) };
+            let valid: u16 = match chunk.len() / 3 {
+                16 => u16::MAX,
+                m => (1u16 << m) - 1,
+            };
+            // SAFETY: every lane index is a trigram index of this lexicon
+            // and `narrow` has 3 bytes past the last one, so each 4-byte
+            // read is inside it (only valid lanes are read).
+            let (ca, cb) = unsafe {
+                (
+                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, a, narrow),
+                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, b, narrow),
+                )
+            };
+            let extra = _mm512_add_epi32(_mm512_and_si512(ca, bytes), _mm512_and_si512(cb, bytes));
+            if _mm512_cmpgt_epu32_mask(extra, _mm512_set1_epi32(best.1 as i32)) == 0 {
+                continue;
+            }
+            let max = _mm512_reduce_max_epu32(extra);
+            let first = _mm512_cmpeq_epi32_mask(extra, _mm512_set1_epi32(max as i32));
+            let j = first.trailing_zeros() as usize;
+            *best = (chunk[3 * j], max);
+        }
+    }
+
+    /// The scan with exact `u32` counts (a text with a trigram occurring
+    /// more than 255 times).
+    #[target_feature(enable = "avx512f")]
+    fn scan_wide(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
         debug_assert_eq!(scratch.filter.len(), FILTER_BITS / 64);
         let filter = scratch.filter.as_ptr() as *const i32;
         let counts = scratch.counts.as_ptr() as *const i32;
@@ -637,6 +758,7 @@ mod tests {
             }
             s.counts[t as usize] += 1 + (k % 3) as u32;
         }
+        s.fill_narrow();
         s
     }
 
@@ -648,6 +770,20 @@ mod tests {
                 *best = (e[0], extra);
             }
         }
+    }
+
+    /// Byte counts are used only while every count fits a byte: at 256
+    /// occurrences the scans fall back to the exact `u32` counts.
+    #[test]
+    fn narrow_counts_only_when_they_fit() {
+        // Counts 1, 2, 3, 1, 2, 3, ... added per occurrence.
+        let mut s = scratch_with(100, &[7; 85]);
+        assert_eq!(s.counts[7], 169);
+        assert!(s.narrow_ok);
+        assert_eq!(s.narrow[7], 169);
+        s = scratch_with(100, &[7; 129]);
+        assert_eq!(s.counts[7], 258);
+        assert!(!s.narrow_ok);
     }
 
     proptest! {
@@ -686,6 +822,13 @@ mod tests {
                 // SAFETY: AVX-512F was detected.
                 unsafe { avx512::scan_pentagrams(&list, &s, &mut wide) };
                 prop_assert_eq!(wide, want);
+                // The exact u32 path too (taken when a count exceeds 255).
+                let mut s = s;
+                s.narrow_ok = false;
+                let mut exact = (u32::MAX, start_extra);
+                // SAFETY: AVX-512F was detected.
+                unsafe { avx512::scan_pentagrams(&list, &s, &mut exact) };
+                prop_assert_eq!(exact, want);
             }
         }
     }
