@@ -230,8 +230,8 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     let mut pairs = Vec::new();
     // DIRECT: every distinct white trigram with a column → 1.0.
     for &t in &scratch.distinct {
-        let col = lex.column(t);
-        if col != NO_COLUMN && lex.is_white(t) {
+        let col = lex.white_column(t);
+        if col != NO_COLUMN {
             insert_column(&mut scratch.set, col);
             pairs.push(FeaturePair {
                 column: col,
@@ -333,8 +333,8 @@ pub fn reextract_pairs<S: FeatureSource + ?Sized>(
             entry.2 = found.map_or(u32::MAX, |(_, extra)| extra);
             entry.3 = found.map_or(u32::MAX, |(best, _)| best);
         }
-        let col = lex.column(t);
-        if col != NO_COLUMN && lex.is_white(t) {
+        let col = lex.white_column(t);
+        if col != NO_COLUMN {
             insert_column(&mut scratch.set, col);
             pairs.push(FeaturePair {
                 column: col,
@@ -364,8 +364,8 @@ fn push_agr<S: FeatureSource + ?Sized>(
     pairs: &mut Vec<FeaturePair>,
 ) {
     for u in lex.pentagram_trigrams(best) {
-        let col = lex.column(u);
-        if col != NO_COLUMN && lex.is_white(u) && insert_column(set, col) {
+        let col = lex.white_column(u);
+        if col != NO_COLUMN && insert_column(set, col) {
             pairs.push(FeaturePair {
                 column: col,
                 trigram: u,

@@ -132,7 +132,7 @@ impl Lexicon {
             .collect();
         let (pent_offsets, pent_lists) = lists_from_pairs(v, &index_of, &pent_trigrams, n)?;
         let slots = build_slots(&keys);
-        Ok(Lexicon {
+        let mut lexicon = Lexicon {
             params,
             n_docs: 0,
             df_max: 0,
@@ -148,7 +148,10 @@ impl Lexicon {
             pent_trigrams: pent_trigrams.into(),
             pent_df: vec![0u32; v.pentagrams.len()].into(),
             pent_keys: pent_keys.into(),
-        })
+            records: Vec::new(),
+        };
+        lexicon.index_records();
+        Ok(lexicon)
     }
 }
 

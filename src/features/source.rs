@@ -5,7 +5,6 @@
 
 use crate::features::extract::prefetch_at;
 use crate::features::lexicon::Lexicon;
-use crate::stats::agr_value;
 
 /// Read access to trigram statuses, columns, scores and known pentagrams.
 ///
@@ -22,6 +21,17 @@ pub trait FeatureSource {
     fn column(&self, t: u32) -> u32;
     /// Whether trigram `t` is white.
     fn is_white(&self, t: u32) -> bool;
+    /// Input column of trigram `t` when it is white, else
+    /// [`NO_COLUMN`](crate::features::NO_COLUMN): the column DIRECT and
+    /// AGR may set (both set white trigrams only).
+    #[inline]
+    fn white_column(&self, t: u32) -> u32 {
+        if self.is_white(t) {
+            self.column(t)
+        } else {
+            crate::features::NO_COLUMN
+        }
+    }
     /// AGR value of trigram `t` (SPEC §3: `f32(clamp(score / 18) · gray_weight)`).
     fn agr_value(&self, t: u32) -> f32;
     /// The known pentagrams containing `t` as `(pentagram, other, other)`
@@ -68,21 +78,24 @@ impl FeatureSource for Lexicon {
     }
 
     #[inline]
+    fn white_column(&self, t: u32) -> u32 {
+        self.records[t as usize].white_column
+    }
+
+    #[inline]
     fn agr_value(&self, t: u32) -> f32 {
-        agr_value(self.score[t as usize], self.params.score.gray_weight)
+        self.records[t as usize].agr
     }
 
     #[inline]
     fn pentagram_lists(&self, t: u32) -> (&[u32], &[u32]) {
-        (self.pentagrams_of(t), &[])
+        let [start, end] = self.records[t as usize].list;
+        (&self.pent_lists[3 * start as usize..3 * end as usize], &[])
     }
 
     #[inline]
     fn prefetch_trigram(&self, t: u32) {
-        let t = t as usize;
-        prefetch_at(&self.column, t);
-        prefetch_at(&self.white, t);
-        prefetch_at(&self.pent_offsets, t);
+        prefetch_at(&self.records, t as usize);
     }
 
     #[inline]
@@ -92,10 +105,7 @@ impl FeatureSource for Lexicon {
 
     #[inline]
     fn prefetch_agr(&self, t: u32) {
-        let t = t as usize;
-        prefetch_at(&self.column, t);
-        prefetch_at(&self.white, t);
-        prefetch_at(&self.score, t);
+        prefetch_at(&self.records, t as usize);
     }
 
     #[inline]

@@ -516,7 +516,7 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         .copied()
         .unwrap_or(0);
     let s = meta.shape;
-    let lexicon = Lexicon {
+    let mut lexicon = Lexicon {
         params: meta.lexicon,
         n_docs: meta.n_docs,
         df_max: meta.df_max,
@@ -532,8 +532,10 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         pent_trigrams: buf!("pentagram.trigrams", Dtype::U32, [p, 3]),
         pent_df: buf!("pentagram.df", Dtype::U32, [p]),
         pent_keys: buf!("pentagram.keys", Dtype::U64, [p, 2]),
+        records: Vec::new(),
     };
     validate_lexicon(&lexicon, s.d)?;
+    lexicon.index_records();
     let bias: Buf<f32> = buf!("f32.bias", Dtype::F32, [s.c]);
     // Files without a float encoder are int8-only (all three float matrices
     // are absent together).

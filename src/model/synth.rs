@@ -201,7 +201,7 @@ pub fn synth_lexicon(opts: &SynthOptions) -> Result<Lexicon> {
     }
     let (pent_offsets, pent_lists) = invert_pentagrams(&pent_trigrams, t);
     let slots = build_slots(&keys);
-    Ok(Lexicon {
+    let mut lexicon = Lexicon {
         params,
         n_docs: N_DOCS,
         df_max,
@@ -217,7 +217,10 @@ pub fn synth_lexicon(opts: &SynthOptions) -> Result<Lexicon> {
         pent_trigrams: pent_trigrams.into(),
         pent_df: pent_df.into(),
         pent_keys: pent_keys.into(),
-    })
+        records: Vec::new(),
+    };
+    lexicon.index_records();
+    Ok(lexicon)
 }
 
 /// Per-channel scales `max · u / 127`, `u` uniform in [0.5, 1.5).
