@@ -527,12 +527,9 @@ mod avx512 {
         _mm512_mask_test_epi32_mask(mask, _mm512_srlv_epi32(words, bit), _mm512_set1_epi32(1))
     }
 
-    /// The scan of [`super::scan_pentagrams`], 16 entries per step. The
-    /// counts of the lanes that pass the filter are gathered (`counts` is 0
-    /// for every absent trigram, the others are the text's own few hundred
-    /// cache lines); when the step's largest extra beats `best`, its first
-    /// lane becomes the best, which is where the entry-by-entry scan with a
-    /// strict `>` ends up too.
+    /// The scan of [`super::scan_pentagrams`], 16 entries per step: over
+    /// byte counts when every count of the text fits one, else over the
+    /// exact `u32` counts. Same result either way.
     #[target_feature(enable = "avx512f")]
     pub(super) fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
         if scratch.narrow_ok {
@@ -582,61 +579,19 @@ mod avx512 {
         (a, b)
     }
 
-    /// The scan when every count fits a byte: the two other trigrams'
-    /// counts are gathered straight from [`FeatureScratch::narrow`] (0 for
-    /// absent trigrams; a megabyte-sized table that stays in L2), two
-    /// gathers per 16 entries, and the step's maximum is only reduced when
-    /// some lane beats `best`.
+    /// Walks `list` 16 entries per step: `extra_of(a, b, valid)` gets the
+    /// two other trigrams of each lane (`valid`: the lanes holding an
+    /// entry) and returns the lanes' extra counts (`None`: no lane can beat
+    /// anything); when some lane beats `best`, its first maximum becomes the
+    /// best, which is where the entry-by-entry scan with a strict `>` ends
+    /// up too.
+    #[inline]
     #[target_feature(enable = "avx512f")]
-    fn scan_narrow(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
-        let narrow = scratch.narrow.as_ptr() as *const i32;
-        let bytes = _mm512_set1_epi32(0xFF);
-        let entries = list.len() / 3;
-        let mut at = 0;
-        while at < entries {
-            let chunk = &list[3 * at..3 * entries.min(at + 16)];
-            at += 16;
-            let p = chunk.as_ptr() as *const i32;
-            for line in 12..15 {
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
-            }
-            // SAFETY: the chunk holds chunk.len() words.
-            let (a, b) = unsafe { others(p, chunk.len()) };
-            let valid: u16 = match chunk.len() / 3 {
-                16 => u16::MAX,
-                m => (1u16 << m) - 1,
-            };
-            // SAFETY: every lane index is a trigram index of this lexicon
-            // and `narrow` has 3 bytes past the last one, so each 4-byte
-            // read is inside it (only valid lanes are read).
-            let (ca, cb) = unsafe {
-                (
-                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, a, narrow),
-                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, b, narrow),
-                )
-            };
-            let extra = _mm512_add_epi32(_mm512_and_si512(ca, bytes), _mm512_and_si512(cb, bytes));
-            if _mm512_cmpgt_epu32_mask(extra, _mm512_set1_epi32(best.1 as i32)) == 0 {
-                continue;
-            }
-            let max = _mm512_reduce_max_epu32(extra);
-            let first = _mm512_cmpeq_epi32_mask(extra, _mm512_set1_epi32(max as i32));
-            let j = first.trailing_zeros() as usize;
-            *best = (chunk[3 * j], max);
-        }
-    }
-
-    /// The scan with exact `u32` counts (a text with a trigram occurring
-    /// more than 255 times).
-    #[target_feature(enable = "avx512f")]
-    fn scan_wide(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
-        debug_assert_eq!(scratch.filter.len(), FILTER_BITS / 64);
-        let filter = scratch.filter.as_ptr() as *const i32;
-        let counts = scratch.counts.as_ptr() as *const i32;
-        let bits = scratch.present.as_ptr() as *const i32;
-        let (a_lo, a_hi) = (load(&A_LO), load(&A_HI));
-        let (b_lo, b_hi) = (load(&B_LO), load(&B_HI));
-        let zero = _mm512_setzero_si512();
+    fn scan_steps(
+        list: &[u32],
+        best: &mut (u32, u32),
+        mut extra_of: impl FnMut(__m512i, __m512i, u16) -> Option<__m512i>,
+    ) {
         let entries = list.len() / 3;
         let mut at = 0;
         while at < entries {
@@ -648,43 +603,65 @@ mod avx512 {
             for line in 12..15 {
                 _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
             }
-            // SAFETY: the masks cover exactly the chunk's u32 (48 for a
-            // whole step, fewer for the last): masked-off lanes read nothing.
-            let (v0, v1, v2) = unsafe {
-                let n = chunk.len();
-                let mask = |from: usize| -> u16 {
-                    match n.saturating_sub(from) {
-                        0 => 0,
-                        m if m >= 16 => u16::MAX,
-                        m => (1u16 << m) - 1,
-                    }
-                };
-                (
-                    _mm512_maskz_loadu_epi32(mask(0), p),
-                    _mm512_maskz_loadu_epi32(mask(16), p.wrapping_add(16)),
-                    _mm512_maskz_loadu_epi32(mask(32), p.wrapping_add(32)),
-                )
-            };
+            // SAFETY: the chunk holds chunk.len() words.
+            let (a, b) = unsafe { others(p, chunk.len()) };
             let valid: u16 = match chunk.len() / 3 {
                 16 => u16::MAX,
                 m => (1u16 << m) - 1,
             };
-            let a = _mm512_mask_permutexvar_epi32(
-                _mm512_permutex2var_epi32(v0, a_lo, v1),
-                A_HI_LANES,
-                a_hi,
-                v2,
-            );
-            let b = _mm512_mask_permutexvar_epi32(
-                _mm512_permutex2var_epi32(v0, b_lo, v1),
-                B_HI_LANES,
-                b_hi,
-                v2,
-            );
+            let Some(extra) = extra_of(a, b, valid) else {
+                continue;
+            };
+            if _mm512_cmpgt_epu32_mask(extra, _mm512_set1_epi32(best.1 as i32)) == 0 {
+                continue;
+            }
+            let max = _mm512_reduce_max_epu32(extra);
+            let first = _mm512_cmpeq_epi32_mask(extra, _mm512_set1_epi32(max as i32));
+            let j = first.trailing_zeros() as usize;
+            *best = (chunk[3 * j], max);
+        }
+    }
+
+    /// The scan when every count fits a byte: the two other trigrams'
+    /// counts are gathered straight from [`FeatureScratch::narrow`] (0 for
+    /// absent trigrams; a megabyte-sized table that stays in L2), two
+    /// gathers per 16 entries.
+    #[target_feature(enable = "avx512f")]
+    fn scan_narrow(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+        let narrow = scratch.narrow.as_ptr() as *const i32;
+        let bytes = _mm512_set1_epi32(0xFF);
+        scan_steps(list, best, |a, b, valid| {
+            // SAFETY: every lane index is a trigram index of this lexicon
+            // and `narrow` has 3 bytes past the last one, so each 4-byte
+            // read is inside it (only valid lanes are read).
+            let (ca, cb) = unsafe {
+                (
+                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, a, narrow),
+                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, b, narrow),
+                )
+            };
+            Some(_mm512_add_epi32(
+                _mm512_and_si512(ca, bytes),
+                _mm512_and_si512(cb, bytes),
+            ))
+        });
+    }
+
+    /// The scan with exact `u32` counts (a text with a trigram occurring
+    /// more than 255 times): lanes are tested against the L1 filter, then
+    /// the exact presence bitset, before their counts are gathered.
+    #[target_feature(enable = "avx512f")]
+    fn scan_wide(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+        debug_assert_eq!(scratch.filter.len(), FILTER_BITS / 64);
+        let filter = scratch.filter.as_ptr() as *const i32;
+        let counts = scratch.counts.as_ptr() as *const i32;
+        let bits = scratch.present.as_ptr() as *const i32;
+        let zero = _mm512_setzero_si512();
+        scan_steps(list, best, |a, b, valid| {
             let ma = maybe_present(a, filter) & valid;
             let mb = maybe_present(b, filter) & valid;
             if ma | mb == 0 {
-                continue;
+                return None;
             }
             // The filter's false positives name absent trigrams whose
             // counts lie anywhere in a multi-MB array: ask the exact
@@ -693,7 +670,7 @@ mod avx512 {
             // so its word is inside the bitset (only masked lanes are read).
             let (ma, mb) = unsafe { (present(a, ma, bits), present(b, mb, bits)) };
             if ma | mb == 0 {
-                continue;
+                return None;
             }
             // SAFETY: every lane index is a trigram index of this lexicon,
             // below counts.len() (only masked lanes are read).
@@ -703,14 +680,8 @@ mod avx512 {
                     _mm512_mask_i32gather_epi32::<4>(zero, mb, b, counts),
                 )
             };
-            let extra = _mm512_add_epi32(ca, cb);
-            let max = _mm512_reduce_max_epu32(extra);
-            if max > best.1 {
-                let first = _mm512_cmpeq_epi32_mask(extra, _mm512_set1_epi32(max as i32));
-                let j = first.trailing_zeros() as usize;
-                *best = (chunk[3 * j], max);
-            }
-        }
+            Some(_mm512_add_epi32(ca, cb))
+        });
     }
 
     #[inline]
