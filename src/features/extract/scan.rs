@@ -1,0 +1,504 @@
+//! The pentagram-list scan of AGR extraction (SPEC §3.2): the pentagram of
+//! a list whose two other members occur most often in the text, ties to the
+//! earliest. A portable scan and SIMD scans (AVX-512: 16 entries per step;
+//! AVX2: 8), chosen at run time, all giving the same result (property
+//! tested against the definition).
+
+use super::{FILTER_BITS, FeatureScratch};
+
+/// [`scan_pentagrams`] with the fastest scan this CPU has (AVX-512: 16
+/// entries per step; AVX2: 8 entries per step over byte counts); same
+/// result.
+#[inline]
+pub(super) fn scan_fast(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+    #[cfg(target_arch = "x86_64")]
+    match simd_scan() {
+        SimdScan::Avx512 => {
+            // SAFETY: AVX-512F was detected.
+            unsafe { avx512::scan_pentagrams(list, scratch, best) };
+            return;
+        }
+        SimdScan::Avx2 if scratch.narrow_ok => {
+            // SAFETY: AVX2 was detected.
+            unsafe { avx2::scan_narrow(list, scratch, best) };
+            return;
+        }
+        _ => {}
+    }
+    scan_pentagrams(list, scratch, best);
+}
+
+/// The SIMD scan this process uses.
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SimdScan {
+    /// AVX-512F: 16 entries per step.
+    Avx512,
+    /// AVX2: 8 entries per step (byte counts only; texts with a count over
+    /// 255 take the portable scan).
+    Avx2,
+    /// The portable scan.
+    None,
+}
+
+/// The best scan the CPU has, unless `SCYTH_KERNEL` forces a lesser path
+/// (`scalar`: the portable scan; `avx2` or `avxvnni`: at most AVX2), as it
+/// does for the network kernels. Decided once per process.
+#[cfg(target_arch = "x86_64")]
+fn simd_scan() -> SimdScan {
+    use std::sync::OnceLock;
+    static CHOSEN: OnceLock<SimdScan> = OnceLock::new();
+    *CHOSEN.get_or_init(|| {
+        let forced = std::env::var("SCYTH_KERNEL").ok();
+        match forced.as_deref() {
+            Some("scalar") => SimdScan::None,
+            _ if is_x86_feature_detected!("avx512f")
+                && !matches!(forced.as_deref(), Some("avx2" | "avxvnni")) =>
+            {
+                SimdScan::Avx512
+            }
+            _ if is_x86_feature_detected!("avx2") => SimdScan::Avx2,
+            _ => SimdScan::None,
+        }
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::FeatureScratch;
+
+    /// The scan over byte counts ([`FeatureScratch::narrow`]), 8 entries
+    /// (24 words, three vectors) per step: the second and third words of
+    /// the triples are moved into two vectors by one permute per source
+    /// vector and two blends, their counts gathered, and the step's maximum
+    /// only looked at when some lane beats `best` (then the first lane with
+    /// the maximum wins, as with the entry-by-entry strict `>`).
+    #[target_feature(enable = "avx2")]
+    pub(super) fn scan_narrow(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+        debug_assert!(scratch.narrow_ok);
+        let narrow = scratch.narrow.as_ptr() as *const i32;
+        let bytes = _mm256_set1_epi32(0xFF);
+        // Second words: v0 lanes 1, 4, 7 → 0..3; v1 lanes 2, 5 → 3..5;
+        // v2 lanes 0, 3, 6 → 5..8. Third words: v0 lanes 2, 5 → 0..2; v1
+        // lanes 0, 3, 6 → 2..5; v2 lanes 1, 4, 7 → 5..8.
+        let a0 = _mm256_setr_epi32(1, 4, 7, 0, 0, 0, 0, 0);
+        let a1 = _mm256_setr_epi32(0, 0, 0, 2, 5, 0, 0, 0);
+        let a2 = _mm256_setr_epi32(0, 0, 0, 0, 0, 0, 3, 6);
+        let b0 = _mm256_setr_epi32(2, 5, 0, 0, 0, 0, 0, 0);
+        let b1 = _mm256_setr_epi32(0, 0, 0, 3, 6, 0, 0, 0);
+        let b2 = _mm256_setr_epi32(0, 0, 0, 0, 0, 1, 4, 7);
+        let entries = list.len() / 3;
+        let mut at = 0;
+        while at < entries {
+            let chunk = &list[3 * at..3 * entries.min(at + 8)];
+            at += 8;
+            let p = chunk.as_ptr() as *const i32;
+            // Four steps ahead (384 bytes); a prefetch of any address has
+            // no side effects.
+            for line in 6..8 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
+            }
+            let n = chunk.len();
+            let (v0, v1, v2) = if n == 24 {
+                // SAFETY: the chunk holds 24 words.
+                unsafe {
+                    (
+                        _mm256_loadu_si256(p as *const __m256i),
+                        _mm256_loadu_si256(p.add(8) as *const __m256i),
+                        _mm256_loadu_si256(p.add(16) as *const __m256i),
+                    )
+                }
+            } else {
+                let mut tail = [0i32; 24];
+                for (t, &w) in tail.iter_mut().zip(chunk) {
+                    *t = w as i32;
+                }
+                // SAFETY: `tail` holds 24 words.
+                unsafe {
+                    let q = tail.as_ptr();
+                    (
+                        _mm256_loadu_si256(q as *const __m256i),
+                        _mm256_loadu_si256(q.add(8) as *const __m256i),
+                        _mm256_loadu_si256(q.add(16) as *const __m256i),
+                    )
+                }
+            };
+            let a = _mm256_blend_epi32::<0b1110_0000>(
+                _mm256_blend_epi32::<0b0001_1000>(
+                    _mm256_permutevar8x32_epi32(v0, a0),
+                    _mm256_permutevar8x32_epi32(v1, a1),
+                ),
+                _mm256_permutevar8x32_epi32(v2, a2),
+            );
+            let b = _mm256_blend_epi32::<0b1110_0000>(
+                _mm256_blend_epi32::<0b0001_1100>(
+                    _mm256_permutevar8x32_epi32(v0, b0),
+                    _mm256_permutevar8x32_epi32(v1, b1),
+                ),
+                _mm256_permutevar8x32_epi32(v2, b2),
+            );
+            // Lanes past the list's end read (and count) nothing.
+            let lanes = (n / 3) as i32;
+            let valid = _mm256_cmpgt_epi32(
+                _mm256_set1_epi32(lanes),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            );
+            // SAFETY: every valid lane index is a trigram index of this
+            // lexicon and `narrow` has 3 bytes past the last one, so each
+            // 4-byte read is inside it; invalid lanes are not read.
+            let (ca, cb) = unsafe {
+                (
+                    _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), narrow, a, valid),
+                    _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), narrow, b, valid),
+                )
+            };
+            let extra = _mm256_add_epi32(_mm256_and_si256(ca, bytes), _mm256_and_si256(cb, bytes));
+            // Extras are at most 510, so the signed compare is exact.
+            let beats = _mm256_cmpgt_epi32(extra, _mm256_set1_epi32(best.1 as i32));
+            if _mm256_movemask_epi8(beats) == 0 {
+                continue;
+            }
+            let mut lanes_extra = [0u32; 8];
+            // SAFETY: 8 u32 are one vector.
+            unsafe { _mm256_storeu_si256(lanes_extra.as_mut_ptr() as *mut __m256i, extra) };
+            for (j, &e) in lanes_extra.iter().enumerate() {
+                if e > best.1 {
+                    *best = (chunk[3 * j], e);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::{FILTER_BITS, FeatureScratch};
+
+    /// Lane sources of the second and third words of 16 consecutive
+    /// triples (48 words in three vectors): from the first two vectors,
+    /// then (masked) from the third.
+    const A_LO: [i32; 16] = [1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 0, 0, 0, 0, 0];
+    const A_HI: [i32; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 5, 8, 11, 14];
+    const B_LO: [i32; 16] = [2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 0, 0, 0, 0, 0, 0];
+    const B_HI: [i32; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 6, 9, 12, 15];
+    /// Lanes taken from the third vector: 11..16 for A, 10..16 for B.
+    const A_HI_LANES: u16 = 0xF800;
+    const B_HI_LANES: u16 = 0xFC00;
+
+    /// Filter bits of 16 trigram indices as a lane mask.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn maybe_present(idx: __m512i, filter: *const i32) -> u16 {
+        let f = _mm512_and_si512(idx, _mm512_set1_epi32(FILTER_BITS as i32 - 1));
+        let word = _mm512_srli_epi32::<5>(f);
+        let bit = _mm512_and_si512(f, _mm512_set1_epi32(31));
+        // SAFETY: word < FILTER_BITS / 32, the filter's length in u32 words.
+        let words = unsafe { _mm512_i32gather_epi32::<4>(word, filter) };
+        _mm512_test_epi32_mask(_mm512_srlv_epi32(words, bit), _mm512_set1_epi32(1))
+    }
+
+    /// The lanes of `mask` whose trigram is set in the presence bitset
+    /// (`bits`: the `u64` words of [`FeatureScratch::present`] read as
+    /// little-endian `u32` halves, so bit t is bit t % 32 of half t / 32).
+    ///
+    /// # Safety
+    /// Every lane of `mask` must index a bit inside the bitset.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn present(idx: __m512i, mask: u16, bits: *const i32) -> u16 {
+        let word = _mm512_srli_epi32::<5>(idx);
+        let bit = _mm512_and_si512(idx, _mm512_set1_epi32(31));
+        // SAFETY: the caller guarantees the masked lanes are in bounds.
+        let words =
+            unsafe { _mm512_mask_i32gather_epi32::<4>(_mm512_setzero_si512(), mask, word, bits) };
+        _mm512_mask_test_epi32_mask(mask, _mm512_srlv_epi32(words, bit), _mm512_set1_epi32(1))
+    }
+
+    /// The scan of [`super::scan_pentagrams`], 16 entries per step: over
+    /// byte counts when every count of the text fits one, else over the
+    /// exact `u32` counts. Same result either way.
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+        if scratch.narrow_ok {
+            scan_narrow(list, scratch, best);
+        } else {
+            scan_wide(list, scratch, best);
+        }
+    }
+
+    /// Lanes `valid` of the next 16 entries at `p`: the trigram indices at
+    /// their second and third words.
+    ///
+    /// # Safety
+    /// `p` must point at `n` readable `u32` (`n` ≤ 48, the chunk's words).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn others(p: *const i32, n: usize) -> (__m512i, __m512i) {
+        let mask = |from: usize| -> u16 {
+            match n.saturating_sub(from) {
+                0 => 0,
+                m if m >= 16 => u16::MAX,
+                m => (1u16 << m) - 1,
+            }
+        };
+        // SAFETY: the masks cover exactly the chunk's n words.
+        let (v0, v1, v2) = unsafe {
+            (
+                _mm512_maskz_loadu_epi32(mask(0), p),
+                _mm512_maskz_loadu_epi32(mask(16), p.wrapping_add(16)),
+                _mm512_maskz_loadu_epi32(mask(32), p.wrapping_add(32)),
+            )
+        };
+        let (a_lo, a_hi) = (load(&A_LO), load(&A_HI));
+        let (b_lo, b_hi) = (load(&B_LO), load(&B_HI));
+        let a = _mm512_mask_permutexvar_epi32(
+            _mm512_permutex2var_epi32(v0, a_lo, v1),
+            A_HI_LANES,
+            a_hi,
+            v2,
+        );
+        let b = _mm512_mask_permutexvar_epi32(
+            _mm512_permutex2var_epi32(v0, b_lo, v1),
+            B_HI_LANES,
+            b_hi,
+            v2,
+        );
+        (a, b)
+    }
+
+    /// Walks `list` 16 entries per step: `extra_of(a, b, valid)` gets the
+    /// two other trigrams of each lane (`valid`: the lanes holding an
+    /// entry) and returns the lanes' extra counts (`None`: no lane can beat
+    /// anything); when some lane beats `best`, its first maximum becomes the
+    /// best, which is where the entry-by-entry scan with a strict `>` ends
+    /// up too.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn scan_steps(
+        list: &[u32],
+        best: &mut (u32, u32),
+        mut extra_of: impl FnMut(__m512i, __m512i, u16) -> Option<__m512i>,
+    ) {
+        let entries = list.len() / 3;
+        let mut at = 0;
+        while at < entries {
+            let chunk = &list[3 * at..3 * entries.min(at + 16)];
+            at += 16;
+            let p = chunk.as_ptr() as *const i32;
+            // Four steps ahead (768 bytes): three lines per step of 48 u32
+            // (a prefetch of any address has no side effects).
+            for line in 12..15 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
+            }
+            // SAFETY: the chunk holds chunk.len() words.
+            let (a, b) = unsafe { others(p, chunk.len()) };
+            let valid: u16 = match chunk.len() / 3 {
+                16 => u16::MAX,
+                m => (1u16 << m) - 1,
+            };
+            let Some(extra) = extra_of(a, b, valid) else {
+                continue;
+            };
+            if _mm512_cmpgt_epu32_mask(extra, _mm512_set1_epi32(best.1 as i32)) == 0 {
+                continue;
+            }
+            let max = _mm512_reduce_max_epu32(extra);
+            let first = _mm512_cmpeq_epi32_mask(extra, _mm512_set1_epi32(max as i32));
+            let j = first.trailing_zeros() as usize;
+            *best = (chunk[3 * j], max);
+        }
+    }
+
+    /// The scan when every count fits a byte: the two other trigrams'
+    /// counts are gathered straight from [`FeatureScratch::narrow`] (0 for
+    /// absent trigrams; a megabyte-sized table that stays in L2), two
+    /// gathers per 16 entries.
+    #[target_feature(enable = "avx512f")]
+    fn scan_narrow(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+        let narrow = scratch.narrow.as_ptr() as *const i32;
+        let bytes = _mm512_set1_epi32(0xFF);
+        scan_steps(list, best, |a, b, valid| {
+            // SAFETY: every lane index is a trigram index of this lexicon
+            // and `narrow` has 3 bytes past the last one, so each 4-byte
+            // read is inside it (only valid lanes are read).
+            let (ca, cb) = unsafe {
+                (
+                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, a, narrow),
+                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, b, narrow),
+                )
+            };
+            Some(_mm512_add_epi32(
+                _mm512_and_si512(ca, bytes),
+                _mm512_and_si512(cb, bytes),
+            ))
+        });
+    }
+
+    /// The scan with exact `u32` counts (a text with a trigram occurring
+    /// more than 255 times): lanes are tested against the L1 filter, then
+    /// the exact presence bitset, before their counts are gathered.
+    #[target_feature(enable = "avx512f")]
+    fn scan_wide(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+        debug_assert_eq!(scratch.filter.len(), FILTER_BITS / 64);
+        let filter = scratch.filter.as_ptr() as *const i32;
+        let counts = scratch.counts.as_ptr() as *const i32;
+        let bits = scratch.present.as_ptr() as *const i32;
+        let zero = _mm512_setzero_si512();
+        scan_steps(list, best, |a, b, valid| {
+            let ma = maybe_present(a, filter) & valid;
+            let mb = maybe_present(b, filter) & valid;
+            if ma | mb == 0 {
+                return None;
+            }
+            // The filter's false positives name absent trigrams whose
+            // counts lie anywhere in a multi-MB array: ask the exact
+            // presence bitset (L2-resident) before gathering counts.
+            // SAFETY: every lane index is a trigram index of this lexicon,
+            // so its word is inside the bitset (only masked lanes are read).
+            let (ma, mb) = unsafe { (present(a, ma, bits), present(b, mb, bits)) };
+            if ma | mb == 0 {
+                return None;
+            }
+            // SAFETY: every lane index is a trigram index of this lexicon,
+            // below counts.len() (only masked lanes are read).
+            let (ca, cb) = unsafe {
+                (
+                    _mm512_mask_i32gather_epi32::<4>(zero, ma, a, counts),
+                    _mm512_mask_i32gather_epi32::<4>(zero, mb, b, counts),
+                )
+            };
+            Some(_mm512_add_epi32(ca, cb))
+        });
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn load(lanes: &[i32; 16]) -> __m512i {
+        // SAFETY: 16 i32 are one vector.
+        unsafe { _mm512_loadu_si512(lanes.as_ptr() as *const __m512i) }
+    }
+}
+
+/// Moves `best` (pentagram, extra count) to the first entry of `list` with
+/// a strictly larger total. Every entry contains the text trigram, so only
+/// the other two positions decide; strictness keeps ties on the earliest.
+#[inline]
+fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+    for entry in list.chunks_exact(3) {
+        // An entry whose two other members are absent has extra 0, which
+        // never beats the current best (≥ 0): skip it on the filter alone.
+        if !(scratch.maybe_present(entry[1]) | scratch.maybe_present(entry[2])) {
+            continue;
+        }
+        let extra = scratch.count(entry[1]) + scratch.count(entry[2]);
+        if extra > best.1 {
+            *best = (entry[0], extra);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A scratch holding `present` trigrams (with counts 1..=3) among
+    /// `n_trigrams`, as the counting pass leaves it.
+    fn scratch_with(n_trigrams: usize, present: &[u32]) -> FeatureScratch {
+        let mut s = FeatureScratch::default();
+        s.reset(n_trigrams);
+        for (k, &t) in present.iter().enumerate() {
+            if s.counts[t as usize] == 0 {
+                s.distinct.push(t);
+                s.present[t as usize / 64] |= 1 << (t % 64);
+                let f = t as usize % FILTER_BITS;
+                s.filter[f / 64] |= 1 << (f % 64);
+            }
+            s.counts[t as usize] += 1 + (k % 3) as u32;
+        }
+        s.fill_narrow();
+        s
+    }
+
+    /// The scan without any filter: the definition.
+    fn scan_naive(list: &[u32], s: &FeatureScratch, best: &mut (u32, u32)) {
+        for e in list.chunks_exact(3) {
+            let extra = s.count(e[1]) + s.count(e[2]);
+            if extra > best.1 {
+                *best = (e[0], extra);
+            }
+        }
+    }
+
+    /// Byte counts are used only while every count fits a byte: at 256
+    /// occurrences the scans fall back to the exact `u32` counts.
+    #[test]
+    fn narrow_counts_only_when_they_fit() {
+        // Counts 1, 2, 3, 1, 2, 3, ... added per occurrence.
+        let mut s = scratch_with(100, &[7; 85]);
+        assert_eq!(s.counts[7], 169);
+        assert!(s.narrow_ok);
+        assert_eq!(s.narrow[7], 169);
+        s = scratch_with(100, &[7; 129]);
+        assert_eq!(s.counts[7], 258);
+        assert!(!s.narrow_ok);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The filtered scan, the AVX2 scan and both AVX-512 scans (when
+        /// this CPU has them) pick the same pentagram and extra as the
+        /// plain definition, for lists of any length (tails shorter than a
+        /// step included) and trigram indices that collide in the filter.
+        #[test]
+        fn fast_scans_equal_the_definition(
+            n_entries in 0usize..120,
+            n_present in 0usize..60,
+            start_extra in 0u32..3,
+            seed in any::<u64>(),
+        ) {
+            let n_trigrams = 3 * FILTER_BITS + 17;
+            let mut state = seed | 1;
+            let mut next = || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
+            // Few distinct values, some FILTER_BITS apart (filter collisions).
+            let pick = |r: u64| ((r % 97) as usize + (r as usize >> 40) % 3 * FILTER_BITS) as u32;
+            let present: Vec<u32> = (0..n_present).map(|_| pick(next())).collect();
+            let list: Vec<u32> = (0..3 * n_entries).map(|_| pick(next())).collect();
+            let s = scratch_with(n_trigrams, &present);
+            let mut want = (u32::MAX, start_extra);
+            scan_naive(&list, &s, &mut want);
+            let mut got = (u32::MAX, start_extra);
+            scan_pentagrams(&list, &s, &mut got);
+            prop_assert_eq!(got, want);
+            let mut fast = (u32::MAX, start_extra);
+            scan_fast(&list, &s, &mut fast);
+            prop_assert_eq!(fast, want);
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx2") && s.narrow_ok {
+                let mut eight = (u32::MAX, start_extra);
+                // SAFETY: AVX2 was detected.
+                unsafe { avx2::scan_narrow(&list, &s, &mut eight) };
+                prop_assert_eq!(eight, want);
+            }
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx512f") {
+                let mut wide = (u32::MAX, start_extra);
+                // SAFETY: AVX-512F was detected.
+                unsafe { avx512::scan_pentagrams(&list, &s, &mut wide) };
+                prop_assert_eq!(wide, want);
+                // The exact u32 path too (taken when a count exceeds 255).
+                let mut s = s;
+                s.narrow_ok = false;
+                let mut exact = (u32::MAX, start_extra);
+                // SAFETY: AVX-512F was detected.
+                unsafe { avx512::scan_pentagrams(&list, &s, &mut exact) };
+                prop_assert_eq!(exact, want);
+            }
+        }
+    }
+}
