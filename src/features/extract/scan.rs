@@ -386,8 +386,21 @@ mod avx512 {
 /// Moves `best` (pentagram, extra count) to the first entry of `list` with
 /// a strictly larger total. Every entry contains the text trigram, so only
 /// the other two positions decide; strictness keeps ties on the earliest.
+/// Over byte counts when they fit (two byte reads per entry from a table a
+/// quarter the size of `counts`: as fast as the filter, without its
+/// follow-up reads), else filtered `u32` counts.
 #[inline]
 fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
+    if scratch.narrow_ok {
+        let narrow = &scratch.narrow;
+        for entry in list.chunks_exact(3) {
+            let extra = narrow[entry[1] as usize] as u32 + narrow[entry[2] as usize] as u32;
+            if extra > best.1 {
+                *best = (entry[0], extra);
+            }
+        }
+        return;
+    }
     for entry in list.chunks_exact(3) {
         // An entry whose two other members are absent has extra 0, which
         // never beats the current best (≥ 0): skip it on the filter alone.
@@ -491,9 +504,15 @@ mod tests {
                 // SAFETY: AVX-512F was detected.
                 unsafe { avx512::scan_pentagrams(&list, &s, &mut wide) };
                 prop_assert_eq!(wide, want);
-                // The exact u32 path too (taken when a count exceeds 255).
-                let mut s = s;
-                s.narrow_ok = false;
+            }
+            // The exact u32 paths too (taken when a count exceeds 255).
+            let mut s = s;
+            s.narrow_ok = false;
+            let mut exact = (u32::MAX, start_extra);
+            scan_pentagrams(&list, &s, &mut exact);
+            prop_assert_eq!(exact, want);
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx512f") {
                 let mut exact = (u32::MAX, start_extra);
                 // SAFETY: AVX-512F was detected.
                 unsafe { avx512::scan_pentagrams(&list, &s, &mut exact) };
