@@ -16,9 +16,10 @@
 //!    over an index ordered by (weight, df), [`changed_df_ranges`]), and the
 //!    document contains that trigram or a trigram sharing a known pentagram
 //!    with it (through which pentagram expansion reaches it); or
-//! 2. a pentagram becomes known or unknown (or moves in list order) and the
-//!    document contains one of its trigrams (its best-pentagram choices may
-//!    change); or
+//! 2. a pentagram becomes known or unknown (or moves in list order) and
+//!    that changes one of the document's best-pentagram choices (found
+//!    from the epoch's list changes without searching the lists again:
+//!    [`super::bests`]); or
 //! 3. the document has features but no DIRECT one (its scale depends on its
 //!    AGR values): re-checked whenever any statistic changes.
 //!
@@ -32,6 +33,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
+use super::bests::ListChanges;
 use crate::features::live::PentagramIndex;
 use crate::features::{
     FeatureKind, FeaturePair, FeatureScratch, FeatureSource, InputState, LiveLexicon, NO_COLUMN,
@@ -128,6 +130,9 @@ struct Work {
     /// Trigrams whose AGR level changed while their status did not: their
     /// value is patched in the documents that hold them as AGR features.
     relevel: Vec<u32>,
+    /// Per document to re-extract: the trigrams whose list must be searched
+    /// again (their best pentagram left the list).
+    research: FxHashMap<u64, Vec<u32>>,
 }
 
 /// The state of one worker of the streaming classifier.
@@ -149,8 +154,8 @@ pub struct Classifier {
     /// Documents holding each trigram as an AGR feature.
     agr_index: FxHashMap<u32, Vec<u64>>,
     scale_sensitive: FxHashSet<u64>,
-    /// Trigrams whose pentagram list changed in the current epoch.
-    stale_lists: FxHashSet<u32>,
+    /// The pentagram list changes of the current epoch.
+    lists: ListChanges,
     features: FeatureScratch,
     predict: PredictScratch,
     codes: Vec<i32>,
@@ -182,7 +187,7 @@ impl Classifier {
             text_index: FxHashMap::default(),
             agr_index: FxHashMap::default(),
             scale_sensitive: FxHashSet::default(),
-            stale_lists: FxHashSet::default(),
+            lists: ListChanges::default(),
             features: FeatureScratch::default(),
             predict: PredictScratch::default(),
             codes: Vec::new(),
@@ -267,7 +272,8 @@ impl Classifier {
                 continue;
             }
             report.rechecked += 1;
-            if let Some((old, new)) = self.recheck(seq) {
+            let research = work.research.remove(&seq).unwrap_or_default();
+            if let Some((old, new)) = self.recheck(seq, &research) {
                 report.reclassified += 1;
                 out.push(((seq, old), -1));
                 out.push(((seq, new), 1));
@@ -398,96 +404,42 @@ impl Classifier {
             }
         }
 
-        // Rule 2: pentagrams that left, entered or moved in list order;
-        // checked before a removal and after an insertion.
-        // The trigrams whose lists change are stale: re-extraction searches
-        // their best pentagram again.
-        self.stale_lists.clear();
+        // Rule 2: pentagrams that left, entered or moved in list order
+        // (a move leaves under its old index and enters under a new one).
+        self.lists.clear();
         for p in pents_out {
             let p = Pentagram(p);
-            self.reach_pentagram(p, &mut work.reextract);
-            if let Some(tris) = self.live.remove_pentagram(p) {
-                self.stale_lists.extend(tris);
+            let id = self.live.appended_id(p);
+            if let (Some(id), Some(tris)) = (id, self.live.remove_pentagram(p)) {
+                self.lists.removed(id, tris);
             }
         }
         pents_in.sort_unstable_by_key(|&(p, rank)| (rank, p));
         for (p, rank) in pents_in {
             let p = Pentagram(p);
-            self.reach_pentagram(p, &mut work.reextract);
-            if let Some(tris) = self.live.remove_pentagram(p) {
-                self.stale_lists.extend(tris);
+            let id = self.live.appended_id(p);
+            if let (Some(id), Some(tris)) = (id, self.live.remove_pentagram(p)) {
+                self.lists.removed(id, tris);
             }
-            if let Some(tris) = self.live.insert_pentagram(p, rank) {
-                self.stale_lists.extend(tris);
-                self.reach_pentagram(p, &mut work.reextract);
+            if let Some(tris) = self.live.insert_pentagram(p, rank)
+                && let Some(id) = self.live.appended_id(p)
+            {
+                self.lists.inserted(id, tris, rank);
+            }
+        }
+        self.lists.finish();
+        if !self.lists.is_empty() {
+            for (&seq, doc) in self.docs.iter_mut() {
+                let update = self.lists.update(&self.live, &mut doc.profile);
+                if update.changed || !update.research.is_empty() {
+                    work.reextract.insert(seq);
+                }
+                if !update.research.is_empty() {
+                    work.research.insert(seq, update.research);
+                }
             }
         }
         work
-    }
-
-    /// Adds the documents whose features known pentagram `p` can decide.
-    /// In document d, `p` can become (or stop being) the best pentagram of
-    /// its trigram t only if its extra count in d (occurrences of its two
-    /// other trigrams) reaches the extra of t's current best, or t had no
-    /// pentagram. That needs d to hold two of p's trigrams, unless `p` heads
-    /// t's list (then even an extra of 0 can win). A pentagram repeating a
-    /// trigram reaches every document containing it.
-    fn reach_pentagram(&self, p: Pentagram, out: &mut FxHashSet<u64>) {
-        let Some(id) = self.live.appended_id(p) else {
-            return;
-        };
-        let tris = self.live.pentagram_trigrams(id);
-        let mut distinct = tris.to_vec();
-        distinct.sort_unstable();
-        distinct.dedup();
-        let docs_of = |t: &u32| self.text_index.get(t).map_or(&[][..], Vec::as_slice);
-        if distinct.len() < 3 {
-            for t in &distinct {
-                out.extend(docs_of(t).iter().copied());
-            }
-            return;
-        }
-        let may_change = |doc: &DocState, need_two: bool| {
-            let count = |t: u32| {
-                doc.profile
-                    .binary_search_by_key(&t, |e| e.0)
-                    .map_or(0, |i| doc.profile[i].1)
-            };
-            let held = distinct.iter().filter(|&&t| count(t) > 0).count();
-            if need_two && held < 2 {
-                return false;
-            }
-            distinct.iter().any(|&t| {
-                let Ok(i) = doc.profile.binary_search_by_key(&t, |e| e.0) else {
-                    return false;
-                };
-                let best = doc.profile[i].2;
-                let extra: u32 = distinct
-                    .iter()
-                    .filter(|&&o| o != t)
-                    .map(|&o| count(o))
-                    .sum();
-                best == u32::MAX || extra >= best
-            })
-        };
-        let mut check = |seq: u64, need_two: bool| {
-            if let Some(doc) = self.docs.get(&seq)
-                && may_change(doc, need_two)
-            {
-                out.insert(seq);
-            }
-        };
-        for t in &distinct {
-            if self.live.first_pentagram(*t) == Some(id) {
-                docs_of(t).iter().for_each(|&seq| check(seq, false));
-            }
-        }
-        // A document holding two of three trigrams holds one of any two.
-        let mut by_size = distinct.clone();
-        by_size.sort_by_key(|t| docs_of(t).len());
-        for &seq in docs_of(&by_size[0]).iter().chain(docs_of(&by_size[1])) {
-            check(seq, true);
-        }
     }
 
     /// Extracts and classifies a new document and indexes it.
@@ -533,12 +485,17 @@ impl Classifier {
         }
     }
 
-    /// Re-extracts a held document from its profile (the best pentagrams
-    /// of trigrams whose lists changed this epoch searched again); returns
-    /// its old and new classification when the classification changed.
-    fn recheck(&mut self, seq: u64) -> Option<(Classification, Classification)> {
+    /// Re-extracts a held document from its profile (bests already
+    /// updated for this epoch's list changes, except the trigrams in
+    /// `research`, whose lists are searched again); returns its old and
+    /// new classification when the classification changed.
+    fn recheck(
+        &mut self,
+        seq: u64,
+        research: &[u32],
+    ) -> Option<(Classification, Classification)> {
         let mut profile = std::mem::take(&mut self.docs.get_mut(&seq)?.profile);
-        let stale = |t: u32| self.stale_lists.contains(&t);
+        let stale = |t: u32| research.binary_search(&t).is_ok();
         let pairs = if self.frozen {
             reextract_pairs(self.live.base(), &mut profile, stale, &mut self.features)
         } else {

@@ -9,6 +9,7 @@
 //!   the statistics back after every batch (for tests and the CLI).
 
 pub mod aggregate;
+pub mod bests;
 pub mod classifier;
 pub mod classify;
 pub mod driver;
