@@ -172,7 +172,7 @@ fn best_by_scan(live: &LiveLexicon, profile: &[ProfileEntry], t: u32) -> (u32, u
             .binary_search_by_key(&u, |e| e.0)
             .map_or(0, |i| profile[i].1)
     };
-    let (model, appended) = live.pentagram_lists(t);
+    let (model, appended) = crate::features::FeatureSource::pentagram_lists(live, t);
     let mut best = (u32::MAX, u32::MAX);
     for e in model.chunks_exact(3).chain(appended.chunks_exact(3)) {
         let extra = count(e[1]) + count(e[2]);
@@ -188,7 +188,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::features::FeatureSource;
     use crate::features::live::pentagram_index;
     use crate::features::{Lexicon, LexiconParams};
     use crate::stats::{CorpusCounts, DocNgrams};
@@ -223,8 +222,7 @@ mod tests {
 
     /// A profile of `text` (counts only) with bests by full scan.
     fn profile_of(live: &mut LiveLexicon, text: &str) -> Vec<ProfileEntry> {
-        let norm = Normalization::NfkcLowercase.apply(text);
-        let chars: Vec<char> = norm.chars().collect();
+        let chars: Vec<char> = Normalization::NfkcLowercase.apply(text);
         let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
         for w in chars.windows(3) {
             let t = live.index_or_insert(crate::text::Trigram::new([w[0], w[1], w[2]]).0);

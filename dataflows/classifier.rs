@@ -40,7 +40,7 @@ use crate::features::{
     ProfileEntry, SparseRow, changed_df_ranges, extract_pairs, input_state, reextract_pairs,
 };
 use crate::model::{Model, Precision, PredictScratch};
-use crate::quant::input_codes;
+use crate::quant::{Plan, default_kernel, input_codes};
 use crate::text::Pentagram;
 
 /// A document's classification as the stream emits it: the decided labels
@@ -142,6 +142,8 @@ pub struct Classifier {
     /// come from the model's lexicon and only N follows the stream.
     frozen: bool,
     user: Option<Arc<super::classify::UserRanking>>,
+    /// The inference plan (see [`Classifier::with_plan`]).
+    plan: Plan,
     live: LiveLexicon,
     top_k: usize,
     /// Column trigrams by (weight, df, index), for range queries.
@@ -177,6 +179,7 @@ impl Classifier {
         Classifier {
             frozen: !model.meta.source.is_trained(),
             user: None,
+            plan: Plan::Full,
             model,
             live,
             top_k,
@@ -197,6 +200,14 @@ impl Classifier {
     /// Ranks user-defined categories instead of the model's own.
     pub fn with_user_categories(mut self, user: Option<Arc<super::classify::UserRanking>>) -> Self {
         self.user = user;
+        self
+    }
+
+    /// Runs the network with `plan` (prepared by the caller with
+    /// [`Model::prepare_plan`], as `scyth classify` does; the folded plans
+    /// need the model's float weights and give no embedding).
+    pub fn with_plan(mut self, plan: Plan) -> Self {
+        self.plan = plan;
         self
     }
 
@@ -489,11 +500,7 @@ impl Classifier {
     /// updated for this epoch's list changes, except the trigrams in
     /// `research`, whose lists are searched again); returns its old and
     /// new classification when the classification changed.
-    fn recheck(
-        &mut self,
-        seq: u64,
-        research: &[u32],
-    ) -> Option<(Classification, Classification)> {
+    fn recheck(&mut self, seq: u64, research: &[u32]) -> Option<(Classification, Classification)> {
         let mut profile = std::mem::take(&mut self.docs.get_mut(&seq)?.profile);
         let stale = |t: u32| research.binary_search(&t).is_ok();
         let pairs = if self.frozen {
@@ -565,9 +572,21 @@ impl Classifier {
         } else {
             self.scale_sensitive.remove(&seq);
         }
-        let prediction = self
-            .model
-            .predict_row(row, Precision::Int8, &mut self.predict);
+        let prediction = match self.plan {
+            Plan::Full => self
+                .model
+                .predict_row(row, Precision::Int8, &mut self.predict),
+            plan => {
+                let mut preds = self.model.predict_rows_plan(
+                    &[row],
+                    Precision::Int8,
+                    plan,
+                    default_kernel(),
+                    &mut self.predict,
+                );
+                preds.swap_remove(0)
+            }
+        };
         match &self.user {
             Some(user) => user_classification(user, &prediction, self.top_k),
             None => classification(&self.model, &prediction, self.top_k),
