@@ -43,8 +43,9 @@ pub struct ListChanges {
 /// What [`ListChanges::update`] did to a profile.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct BestUpdate {
-    /// Some best pentagram changed (the row must be rebuilt).
-    pub changed: bool,
+    /// Best pentagrams that changed, as (old, new) pentagram indices (old
+    /// `u32::MAX` when the trigram had none): the row is patched from them.
+    pub changes: Vec<(u32, u32)>,
     /// Trigrams whose old best left the list: their lists must be searched
     /// again (ascending).
     pub research: Vec<u32>,
@@ -156,7 +157,7 @@ impl ListChanges {
             {
                 profile[i].2 = e;
                 profile[i].3 = p;
-                out.changed = true;
+                out.changes.push((id, p));
             }
         }
         out

@@ -34,10 +34,11 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use super::bests::ListChanges;
+use super::docrow::DocRow;
 use crate::features::live::PentagramIndex;
 use crate::features::{
-    FeatureKind, FeaturePair, FeatureScratch, FeatureSource, InputState, LiveLexicon, NO_COLUMN,
-    ProfileEntry, SparseRow, changed_df_ranges, extract_pairs, input_state, reextract_pairs,
+    FeatureScratch, FeatureSource, InputState, LiveLexicon, NO_COLUMN, ProfileEntry, SparseRow,
+    changed_df_ranges, extract_pairs, input_state, reextract_pairs,
 };
 use crate::model::{Model, Precision, PredictScratch};
 use crate::quant::{Plan, default_kernel, input_codes};
@@ -110,17 +111,12 @@ struct DocState {
     /// best pentagram with its extra count ([`FeatureScratch::profile`]):
     /// enough to re-derive the features without the text.
     profile: Vec<ProfileEntry>,
-    /// Feature row.
-    row: SparseRow,
-    /// AGR features as (trigram, position in `row`).
-    agr: Vec<(u32, u32)>,
+    /// Feature row, AGR features and best-pentagram reference counts.
+    row: DocRow,
     /// int8 input (codes, then scale bits).
     codes: Vec<i32>,
     class: Classification,
 }
-
-/// A document's row, AGR features (trigram, position) and trigram profile.
-type Extracted = (SparseRow, Vec<(u32, u32)>, Vec<ProfileEntry>);
 
 /// What a statistics change asks of the held documents.
 #[derive(Debug, Default)]
@@ -133,6 +129,9 @@ struct Work {
     /// Per document to re-extract: the trigrams whose list must be searched
     /// again (their best pentagram left the list).
     research: FxHashMap<u64, Vec<u32>>,
+    /// Per document not re-extracted: best pentagrams that changed, as
+    /// (old, new), patched into its row.
+    bests: FxHashMap<u64, Vec<(u32, u32)>>,
 }
 
 /// The state of one worker of the streaming classifier.
@@ -256,20 +255,23 @@ impl Classifier {
                     continue;
                 }
                 if let Some(doc) = self.docs.get_mut(&seq) {
-                    for &(t, pos) in &doc.agr {
-                        if t == u {
-                            doc.row.vals[pos as usize] = value;
-                        }
-                    }
+                    doc.row.relevel(&self.live, u, value);
                     patched.insert(seq);
                 }
             }
         }
-        let mut patched: Vec<u64> = patched.into_iter().collect();
+        // Rule 2 without a search: patch the changed best pentagrams in.
+        work.bests.retain(|seq, _| !work.reextract.contains(seq));
+        let mut patched: Vec<u64> = patched
+            .into_iter()
+            .chain(work.bests.keys().copied())
+            .collect();
         patched.sort_unstable();
+        patched.dedup();
         for seq in patched {
             report.patched += 1;
-            if let Some((old, new)) = self.reclassify_patched(seq) {
+            let changes = work.bests.remove(&seq).unwrap_or_default();
+            if let Some((old, new)) = self.reclassify_patched(seq, &changes) {
                 report.reclassified += 1;
                 out.push(((seq, old), -1));
                 out.push(((seq, new), 1));
@@ -442,11 +444,11 @@ impl Classifier {
         if !self.lists.is_empty() {
             for (&seq, doc) in self.docs.iter_mut() {
                 let update = self.lists.update(&self.live, &mut doc.profile);
-                if update.changed || !update.research.is_empty() {
-                    work.reextract.insert(seq);
-                }
                 if !update.research.is_empty() {
+                    work.reextract.insert(seq);
                     work.research.insert(seq, update.research);
+                } else if !update.changes.is_empty() {
+                    work.bests.insert(seq, update.changes);
                 }
             }
         }
@@ -455,14 +457,14 @@ impl Classifier {
 
     /// Extracts and classifies a new document and indexes it.
     fn insert(&mut self, seq: u64, text: String) -> Classification {
-        let (row, agr, profile) = self.features_of(&text);
+        let (row, profile) = self.features_of(&text);
         for &(t, _, _, _) in &profile {
             self.text_index.entry(t).or_default().push(seq);
         }
         let mut codes = Vec::new();
-        int8_input(&self.model, &row.vals, &mut codes);
-        let class = self.classify_row(&row, seq);
-        for &(t, _) in &agr {
+        int8_input(&self.model, &row.row.vals, &mut codes);
+        let class = self.classify_row(&row.row, seq);
+        for &t in &row.agr {
             self.agr_index.entry(t).or_default().push(seq);
         }
         self.docs.insert(
@@ -470,7 +472,6 @@ impl Classifier {
             DocState {
                 profile,
                 row,
-                agr,
                 codes,
                 class: class.clone(),
             },
@@ -485,11 +486,11 @@ impl Classifier {
                 list.retain(|&s| s != seq);
             }
         }
-        self.unindex_agr(seq, &doc.agr);
+        self.unindex_agr(seq, &doc.row.agr);
     }
 
-    fn unindex_agr(&mut self, seq: u64, agr: &[(u32, u32)]) {
-        for (t, _) in agr {
+    fn unindex_agr(&mut self, seq: u64, agr: &[u32]) {
+        for t in agr {
             if let Some(list) = self.agr_index.get_mut(t) {
                 list.retain(|&s| s != seq);
             }
@@ -508,39 +509,61 @@ impl Classifier {
         } else {
             reextract_pairs(&self.live, &mut profile, stale, &mut self.features)
         };
-        let (row, agr) = row_and_agr(&pairs);
-        let old_agr = {
-            let doc = self.docs.get_mut(&seq)?;
-            doc.profile = profile;
-            std::mem::replace(&mut doc.agr, agr.clone())
+        let row = if self.frozen {
+            DocRow::build(self.live.base(), &pairs, &profile)
+        } else {
+            DocRow::build(&self.live, &pairs, &profile)
         };
-        if old_agr != agr {
-            self.unindex_agr(seq, &old_agr);
-            for &(t, _) in &agr {
+        let doc = self.docs.get_mut(&seq)?;
+        doc.profile = profile;
+        let cols_changed = doc.row.row.cols != row.row.cols;
+        let old = std::mem::replace(&mut doc.row, row);
+        let agr = doc.row.agr.clone();
+        if old.agr != agr {
+            self.unindex_agr(seq, &old.agr);
+            for &t in &agr {
                 self.agr_index.entry(t).or_default().push(seq);
             }
         }
-        self.update_row(seq, row)
+        self.update_row(seq, cols_changed)
     }
 
-    /// Re-runs a document whose row values were patched in place.
-    fn reclassify_patched(&mut self, seq: u64) -> Option<(Classification, Classification)> {
-        let row = std::mem::take(&mut self.docs.get_mut(&seq)?.row);
-        self.update_row(seq, row)
-    }
-
-    /// Stores a document's new row; runs the network only when its int8
-    /// input changed, and reports a changed classification.
-    fn update_row(&mut self, seq: u64, row: SparseRow) -> Option<(Classification, Classification)> {
-        int8_input(&self.model, &row.vals, &mut self.codes);
+    /// Re-runs a document whose row values were patched in place (levels)
+    /// after patching in its changed best pentagrams `changes`.
+    fn reclassify_patched(
+        &mut self,
+        seq: u64,
+        changes: &[(u32, u32)],
+    ) -> Option<(Classification, Classification)> {
+        let (mut entered, mut left) = (Vec::new(), Vec::new());
         let doc = self.docs.get_mut(&seq)?;
-        if doc.row.cols == row.cols && doc.codes == self.codes {
-            doc.row = row;
+        let cols_changed =
+            doc.row
+                .patch(&self.live, &doc.profile, changes, &mut entered, &mut left);
+        for t in entered {
+            self.agr_index.entry(t).or_default().push(seq);
+        }
+        self.unindex_agr(seq, &left);
+        self.update_row(seq, cols_changed)
+    }
+
+    /// Runs the network on a document whose row was replaced or patched,
+    /// only when its int8 input changed (`cols_changed`, or other codes or
+    /// scale), and reports a changed classification.
+    fn update_row(
+        &mut self,
+        seq: u64,
+        cols_changed: bool,
+    ) -> Option<(Classification, Classification)> {
+        let doc = self.docs.get_mut(&seq)?;
+        int8_input(&self.model, &doc.row.row.vals, &mut self.codes);
+        if !cols_changed && doc.codes == self.codes {
             return None;
         }
+        let row = std::mem::take(&mut doc.row.row);
         let class = self.classify_row(&row, seq);
         let doc = self.docs.get_mut(&seq)?;
-        doc.row = row;
+        doc.row.row = row;
         std::mem::swap(&mut doc.codes, &mut self.codes);
         if class == doc.class {
             return None;
@@ -548,19 +571,22 @@ impl Classifier {
         Some((std::mem::replace(&mut doc.class, class.clone()), class))
     }
 
-    /// Feature row of a text, its AGR features (trigram, position) and its
-    /// trigram profile (sorted by trigram).
-    fn features_of(&mut self, text: &str) -> Extracted {
+    /// Feature row of a text and its trigram profile (sorted by trigram).
+    fn features_of(&mut self, text: &str) -> (DocRow, Vec<ProfileEntry>) {
         let norm = self.model.meta.normalization;
         let pairs = if self.frozen {
             extract_pairs(self.live.base(), norm, text, &mut self.features)
         } else {
             extract_pairs(&self.live, norm, text, &mut self.features)
         };
-        let (row, agr) = row_and_agr(&pairs);
         let mut profile: Vec<ProfileEntry> = self.features.profile().collect();
         profile.sort_unstable();
-        (row, agr, profile)
+        let row = if self.frozen {
+            DocRow::build(self.live.base(), &pairs, &profile)
+        } else {
+            DocRow::build(&self.live, &pairs, &profile)
+        };
+        (row, profile)
     }
 
     /// Classification of document `seq`'s feature row.
@@ -652,22 +678,6 @@ impl StepTimer {
             );
         }
     }
-}
-
-/// A document's row and its AGR features as (trigram, position in the
-/// row), in column order.
-fn row_and_agr(pairs: &[FeaturePair]) -> (SparseRow, Vec<(u32, u32)>) {
-    let row = SparseRow::from_pairs(pairs);
-    let mut agr: Vec<(u32, u32)> = pairs
-        .iter()
-        .filter(|p| matches!(p.kind, FeatureKind::Agr { .. }))
-        .filter_map(|p| {
-            let pos = row.cols.binary_search(&p.column).ok()?;
-            Some((p.trigram, pos as u32))
-        })
-        .collect();
-    agr.sort_unstable_by_key(|&(_, pos)| pos);
-    (row, agr)
 }
 
 /// The stream's record of a prediction: decided labels and top-k.

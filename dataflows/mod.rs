@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod bests;
 pub mod classifier;
 pub mod classify;
+pub mod docrow;
 pub mod driver;
 pub mod run;
 pub mod stats;
