@@ -284,6 +284,24 @@ fn stream_with_status_flips_reports_flips() {
     assert!(flips > 0, "τ = 8 makes statuses move with df_max");
 }
 
+/// Newly known pentagrams change best-pentagram choices in held
+/// documents; those rows are patched (reference counts of best-pentagram
+/// members) rather than re-extracted, and the stream still equals the batch
+/// computation after every epoch (the oracle tests above).
+#[test]
+fn changed_best_pentagrams_are_patched_not_reextracted_120_docs() {
+    let model = Arc::new(tiny_model());
+    let outputs = run(&model, 1, insert_then_retract(17));
+    let reports: Vec<&EpochReport> = outputs.iter().filter_map(|o| o.report.as_ref()).collect();
+    let patched: u64 = reports.iter().map(|r| r.patched).sum();
+    let rechecked: u64 = reports.iter().map(|r| r.rechecked).sum();
+    assert!(patched > 0, "no row was patched");
+    assert!(
+        rechecked < patched,
+        "rechecked {rechecked} patched {patched}"
+    );
+}
+
 #[test]
 fn documents_unreached_by_changes_are_not_rechecked() {
     // Re-inserting nothing but one short new document must not re-check
