@@ -35,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bests::ListChanges;
 use super::docrow::DocRow;
+use crate::features::extract::research_bests;
 use crate::features::live::PentagramIndex;
 use crate::features::{
     FeatureScratch, FeatureSource, InputState, LiveLexicon, NO_COLUMN, ProfileEntry, SparseRow,
@@ -260,18 +261,26 @@ impl Classifier {
                 }
             }
         }
-        // Rule 2 without a search: patch the changed best pentagrams in.
+        // Rule 2: patch the changed best pentagrams in (searching again
+        // only the lists whose best left).
         work.bests.retain(|seq, _| !work.reextract.contains(seq));
         let mut patched: Vec<u64> = patched
             .into_iter()
             .chain(work.bests.keys().copied())
+            .chain(
+                work.research
+                    .keys()
+                    .copied()
+                    .filter(|seq| !work.reextract.contains(seq)),
+            )
             .collect();
         patched.sort_unstable();
         patched.dedup();
         for seq in patched {
             report.patched += 1;
             let changes = work.bests.remove(&seq).unwrap_or_default();
-            if let Some((old, new)) = self.reclassify_patched(seq, &changes) {
+            let research = work.research.remove(&seq).unwrap_or_default();
+            if let Some((old, new)) = self.reclassify_patched(seq, changes, &research) {
                 report.reclassified += 1;
                 out.push(((seq, old), -1));
                 out.push(((seq, new), 1));
@@ -445,9 +454,9 @@ impl Classifier {
             for (&seq, doc) in self.docs.iter_mut() {
                 let update = self.lists.update(&self.live, &mut doc.profile);
                 if !update.research.is_empty() {
-                    work.reextract.insert(seq);
                     work.research.insert(seq, update.research);
-                } else if !update.changes.is_empty() {
+                }
+                if !update.changes.is_empty() {
                     work.bests.insert(seq, update.changes);
                 }
             }
@@ -529,17 +538,27 @@ impl Classifier {
     }
 
     /// Re-runs a document whose row values were patched in place (levels)
-    /// after patching in its changed best pentagrams `changes`.
+    /// after patching in its changed best pentagrams: `changes`, and those
+    /// of the trigrams in `research` (their best left; searched again).
     fn reclassify_patched(
         &mut self,
         seq: u64,
-        changes: &[(u32, u32)],
+        mut changes: Vec<(u32, u32)>,
+        research: &[u32],
     ) -> Option<(Classification, Classification)> {
         let (mut entered, mut left) = (Vec::new(), Vec::new());
         let doc = self.docs.get_mut(&seq)?;
+        if !research.is_empty() {
+            changes.extend(research_bests(
+                &self.live,
+                &mut doc.profile,
+                research,
+                &mut self.features,
+            ));
+        }
         let cols_changed =
             doc.row
-                .patch(&self.live, &doc.profile, changes, &mut entered, &mut left);
+                .patch(&self.live, &doc.profile, &changes, &mut entered, &mut left);
         for t in entered {
             self.agr_index.entry(t).or_default().push(seq);
         }
