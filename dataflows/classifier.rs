@@ -23,9 +23,12 @@
 //! 3. the document has features but no DIRECT one (its scale depends on its
 //!    AGR values): re-checked whenever any statistic changes.
 //!
-//! Those documents are re-extracted; a document whose columns, codes and scale are
-//! unchanged keeps its result without running the network, and only a
-//! changed classification is emitted (the old one retracted).
+//! Documents reached by a status flip (rule 1) or by rule 3 are re-extracted
+//! from their profile; a level change (rule 1) or a changed best pentagram
+//! (rule 2) is patched into the row ([`super::docrow`]). A document whose
+//! columns, codes and scale are unchanged keeps its result without running
+//! the network, and only a changed classification is emitted (the old one
+//! retracted).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -99,7 +102,8 @@ pub struct EpochReport {
     pub docs_held: u64,
     /// Documents re-extracted because statistics changed.
     pub rechecked: u64,
-    /// Documents whose AGR values were patched without re-extraction.
+    /// Documents whose rows were patched (AGR levels, best pentagrams)
+    /// without re-extraction.
     pub patched: u64,
     /// Of those, documents whose classification changed.
     pub reclassified: u64,
@@ -122,7 +126,7 @@ struct DocState {
 /// What a statistics change asks of the held documents.
 #[derive(Debug, Default)]
 struct Work {
-    /// Documents to re-extract (rules 1 for status flips, 2 and 3).
+    /// Documents to re-extract (rule 1 for status flips, and rule 3).
     reextract: FxHashSet<u64>,
     /// Trigrams whose AGR level changed while their status did not: their
     /// value is patched in the documents that hold them as AGR features.

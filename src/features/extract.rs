@@ -739,6 +739,43 @@ fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)
     }
 }
 
+/// For a text known by its `profile` (as in [`reextract_pairs`]): searches
+/// again, with the extraction's own scan (so ties go to the same entry),
+/// the best pentagram of each of `trigrams` (those of the profile whose
+/// best may have left its list), updates `profile`, and returns the best
+/// pentagrams that changed as (old, new) indices (`u32::MAX`: none). The
+/// stream patches a held document's row from them instead of rebuilding it.
+pub(crate) fn research_bests<S: FeatureSource + ?Sized>(
+    lex: &S,
+    profile: &mut [ProfileEntry],
+    trigrams: &[u32],
+    scratch: &mut FeatureScratch,
+) -> Vec<(u32, u32)> {
+    scratch.reset(lex.n_trigrams());
+    for &(t, count, _, _) in profile.iter() {
+        scratch.counts[t as usize] = count;
+        scratch.present[t as usize / 64] |= 1 << (t % 64);
+        let f = t as usize % FILTER_BITS;
+        scratch.filter[f / 64] |= 1 << (f % 64);
+        scratch.distinct.push(t);
+    }
+    scratch.fill_narrow();
+    let mut changes = Vec::new();
+    for &t in trigrams {
+        let Ok(i) = profile.binary_search_by_key(&t, |e| e.0) else {
+            continue;
+        };
+        let (list, appended) = lex.pentagram_lists(t);
+        let (best, extra) = best_pentagram(list, appended, scratch).unwrap_or((u32::MAX, u32::MAX));
+        if best != profile[i].3 {
+            changes.push((profile[i].3, best));
+        }
+        profile[i].2 = extra;
+        profile[i].3 = best;
+    }
+    changes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -832,41 +869,4 @@ mod tests {
             }
         }
     }
-}
-
-/// For a text known by its `profile` (as in [`reextract_pairs`]): searches
-/// again, with the extraction's own scan (so ties go to the same entry),
-/// the best pentagram of each of `trigrams` (those of the profile whose
-/// best may have left its list), updates `profile`, and returns the best
-/// pentagrams that changed as (old, new) indices (`u32::MAX`: none). The
-/// stream patches a held document's row from them instead of rebuilding it.
-pub(crate) fn research_bests<S: FeatureSource + ?Sized>(
-    lex: &S,
-    profile: &mut [ProfileEntry],
-    trigrams: &[u32],
-    scratch: &mut FeatureScratch,
-) -> Vec<(u32, u32)> {
-    scratch.reset(lex.n_trigrams());
-    for &(t, count, _, _) in profile.iter() {
-        scratch.counts[t as usize] = count;
-        scratch.present[t as usize / 64] |= 1 << (t % 64);
-        let f = t as usize % FILTER_BITS;
-        scratch.filter[f / 64] |= 1 << (f % 64);
-        scratch.distinct.push(t);
-    }
-    scratch.fill_narrow();
-    let mut changes = Vec::new();
-    for &t in trigrams {
-        let Ok(i) = profile.binary_search_by_key(&t, |e| e.0) else {
-            continue;
-        };
-        let (list, appended) = lex.pentagram_lists(t);
-        let (best, extra) = best_pentagram(list, appended, scratch).unwrap_or((u32::MAX, u32::MAX));
-        if best != profile[i].3 {
-            changes.push((profile[i].3, best));
-        }
-        profile[i].2 = extra;
-        profile[i].3 = best;
-    }
-    changes
 }
