@@ -16,15 +16,19 @@
 //!    over an index ordered by (weight, df), [`changed_df_ranges`]), and the
 //!    document contains that trigram or a trigram sharing a known pentagram
 //!    with it (through which pentagram expansion reaches it); or
-//! 2. a pentagram becomes known or unknown (or moves in list order) and the
-//!    document contains one of its trigrams (its best-pentagram choices may
-//!    change); or
+//! 2. a pentagram becomes known or unknown (or moves in list order) and
+//!    that changes one of the document's best-pentagram choices (found
+//!    from the epoch's list changes without searching the lists again:
+//!    [`super::bests`]); or
 //! 3. the document has features but no DIRECT one (its scale depends on its
 //!    AGR values): re-checked whenever any statistic changes.
 //!
-//! Those documents are re-extracted; a document whose columns, codes and scale are
-//! unchanged keeps its result without running the network, and only a
-//! changed classification is emitted (the old one retracted).
+//! Documents reached by a status flip (rule 1) or by rule 3 are re-extracted
+//! from their profile; a level change (rule 1) or a changed best pentagram
+//! (rule 2) is patched into the row ([`super::docrow`]). A document whose
+//! columns, codes and scale are unchanged keeps its result without running
+//! the network, and only a changed classification is emitted (the old one
+//! retracted).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -32,13 +36,16 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
+use super::bests::ListChanges;
+use super::docrow::DocRow;
+use crate::features::extract::research_bests;
 use crate::features::live::PentagramIndex;
 use crate::features::{
-    FeatureKind, FeaturePair, FeatureScratch, FeatureSource, InputState, LiveLexicon, NO_COLUMN,
-    ProfileEntry, SparseRow, changed_df_ranges, extract_pairs, input_state, reextract_pairs,
+    FeatureScratch, FeatureSource, InputState, LiveLexicon, NO_COLUMN, ProfileEntry, SparseRow,
+    changed_df_ranges, extract_pairs, input_state, reextract_pairs,
 };
 use crate::model::{Model, Precision, PredictScratch};
-use crate::quant::input_codes;
+use crate::quant::{Plan, default_kernel, input_codes};
 use crate::text::Pentagram;
 
 /// A document's classification as the stream emits it: the decided labels
@@ -95,7 +102,8 @@ pub struct EpochReport {
     pub docs_held: u64,
     /// Documents re-extracted because statistics changed.
     pub rechecked: u64,
-    /// Documents whose AGR values were patched without re-extraction.
+    /// Documents whose rows were patched (AGR levels, best pentagrams)
+    /// without re-extraction.
     pub patched: u64,
     /// Of those, documents whose classification changed.
     pub reclassified: u64,
@@ -108,26 +116,27 @@ struct DocState {
     /// best pentagram with its extra count ([`FeatureScratch::profile`]):
     /// enough to re-derive the features without the text.
     profile: Vec<ProfileEntry>,
-    /// Feature row.
-    row: SparseRow,
-    /// AGR features as (trigram, position in `row`).
-    agr: Vec<(u32, u32)>,
+    /// Feature row, AGR features and best-pentagram reference counts.
+    row: DocRow,
     /// int8 input (codes, then scale bits).
     codes: Vec<i32>,
     class: Classification,
 }
 
-/// A document's row, AGR features (trigram, position) and trigram profile.
-type Extracted = (SparseRow, Vec<(u32, u32)>, Vec<ProfileEntry>);
-
 /// What a statistics change asks of the held documents.
 #[derive(Debug, Default)]
 struct Work {
-    /// Documents to re-extract (rules 1 for status flips, 2 and 3).
+    /// Documents to re-extract (rule 1 for status flips, and rule 3).
     reextract: FxHashSet<u64>,
     /// Trigrams whose AGR level changed while their status did not: their
     /// value is patched in the documents that hold them as AGR features.
     relevel: Vec<u32>,
+    /// Per document to re-extract: the trigrams whose list must be searched
+    /// again (their best pentagram left the list).
+    research: FxHashMap<u64, Vec<u32>>,
+    /// Per document not re-extracted: best pentagrams that changed, as
+    /// (old, new), patched into its row.
+    bests: FxHashMap<u64, Vec<(u32, u32)>>,
 }
 
 /// The state of one worker of the streaming classifier.
@@ -137,6 +146,8 @@ pub struct Classifier {
     /// come from the model's lexicon and only N follows the stream.
     frozen: bool,
     user: Option<Arc<super::classify::UserRanking>>,
+    /// The inference plan (see [`Classifier::with_plan`]).
+    plan: Plan,
     live: LiveLexicon,
     top_k: usize,
     /// Column trigrams by (weight, df, index), for range queries.
@@ -149,8 +160,8 @@ pub struct Classifier {
     /// Documents holding each trigram as an AGR feature.
     agr_index: FxHashMap<u32, Vec<u64>>,
     scale_sensitive: FxHashSet<u64>,
-    /// Trigrams whose pentagram list changed in the current epoch.
-    stale_lists: FxHashSet<u32>,
+    /// The pentagram list changes of the current epoch.
+    lists: ListChanges,
     features: FeatureScratch,
     predict: PredictScratch,
     codes: Vec<i32>,
@@ -172,6 +183,7 @@ impl Classifier {
         Classifier {
             frozen: !model.meta.source.is_trained(),
             user: None,
+            plan: Plan::Full,
             model,
             live,
             top_k,
@@ -182,7 +194,7 @@ impl Classifier {
             text_index: FxHashMap::default(),
             agr_index: FxHashMap::default(),
             scale_sensitive: FxHashSet::default(),
-            stale_lists: FxHashSet::default(),
+            lists: ListChanges::default(),
             features: FeatureScratch::default(),
             predict: PredictScratch::default(),
             codes: Vec::new(),
@@ -192,6 +204,14 @@ impl Classifier {
     /// Ranks user-defined categories instead of the model's own.
     pub fn with_user_categories(mut self, user: Option<Arc<super::classify::UserRanking>>) -> Self {
         self.user = user;
+        self
+    }
+
+    /// Runs the network with `plan` (prepared by the caller with
+    /// [`Model::prepare_plan`], as `scyth classify` does; the folded plans
+    /// need the model's float weights and give no embedding).
+    pub fn with_plan(mut self, plan: Plan) -> Self {
+        self.plan = plan;
         self
     }
 
@@ -240,20 +260,31 @@ impl Classifier {
                     continue;
                 }
                 if let Some(doc) = self.docs.get_mut(&seq) {
-                    for &(t, pos) in &doc.agr {
-                        if t == u {
-                            doc.row.vals[pos as usize] = value;
-                        }
-                    }
+                    doc.row.relevel(&self.live, u, value);
                     patched.insert(seq);
                 }
             }
         }
-        let mut patched: Vec<u64> = patched.into_iter().collect();
+        // Rule 2: patch the changed best pentagrams in (searching again
+        // only the lists whose best left).
+        work.bests.retain(|seq, _| !work.reextract.contains(seq));
+        let mut patched: Vec<u64> = patched
+            .into_iter()
+            .chain(work.bests.keys().copied())
+            .chain(
+                work.research
+                    .keys()
+                    .copied()
+                    .filter(|seq| !work.reextract.contains(seq)),
+            )
+            .collect();
         patched.sort_unstable();
+        patched.dedup();
         for seq in patched {
             report.patched += 1;
-            if let Some((old, new)) = self.reclassify_patched(seq) {
+            let changes = work.bests.remove(&seq).unwrap_or_default();
+            let research = work.research.remove(&seq).unwrap_or_default();
+            if let Some((old, new)) = self.reclassify_patched(seq, changes, &research) {
                 report.reclassified += 1;
                 out.push(((seq, old), -1));
                 out.push(((seq, new), 1));
@@ -267,7 +298,8 @@ impl Classifier {
                 continue;
             }
             report.rechecked += 1;
-            if let Some((old, new)) = self.recheck(seq) {
+            let research = work.research.remove(&seq).unwrap_or_default();
+            if let Some((old, new)) = self.recheck(seq, &research) {
                 report.reclassified += 1;
                 out.push(((seq, old), -1));
                 out.push(((seq, new), 1));
@@ -398,108 +430,54 @@ impl Classifier {
             }
         }
 
-        // Rule 2: pentagrams that left, entered or moved in list order;
-        // checked before a removal and after an insertion.
-        // The trigrams whose lists change are stale: re-extraction searches
-        // their best pentagram again.
-        self.stale_lists.clear();
+        // Rule 2: pentagrams that left, entered or moved in list order
+        // (a move leaves under its old index and enters under a new one).
+        self.lists.clear();
         for p in pents_out {
             let p = Pentagram(p);
-            self.reach_pentagram(p, &mut work.reextract);
-            if let Some(tris) = self.live.remove_pentagram(p) {
-                self.stale_lists.extend(tris);
+            let id = self.live.appended_id(p);
+            if let (Some(id), Some(tris)) = (id, self.live.remove_pentagram(p)) {
+                self.lists.removed(id, tris);
             }
         }
         pents_in.sort_unstable_by_key(|&(p, rank)| (rank, p));
         for (p, rank) in pents_in {
             let p = Pentagram(p);
-            self.reach_pentagram(p, &mut work.reextract);
-            if let Some(tris) = self.live.remove_pentagram(p) {
-                self.stale_lists.extend(tris);
+            let id = self.live.appended_id(p);
+            if let (Some(id), Some(tris)) = (id, self.live.remove_pentagram(p)) {
+                self.lists.removed(id, tris);
             }
-            if let Some(tris) = self.live.insert_pentagram(p, rank) {
-                self.stale_lists.extend(tris);
-                self.reach_pentagram(p, &mut work.reextract);
+            if let Some(tris) = self.live.insert_pentagram(p, rank)
+                && let Some(id) = self.live.appended_id(p)
+            {
+                self.lists.inserted(id, tris, rank);
+            }
+        }
+        self.lists.finish();
+        if !self.lists.is_empty() {
+            for (&seq, doc) in self.docs.iter_mut() {
+                let update = self.lists.update(&self.live, &mut doc.profile);
+                if !update.research.is_empty() {
+                    work.research.insert(seq, update.research);
+                }
+                if !update.changes.is_empty() {
+                    work.bests.insert(seq, update.changes);
+                }
             }
         }
         work
     }
 
-    /// Adds the documents whose features known pentagram `p` can decide.
-    /// In document d, `p` can become (or stop being) the best pentagram of
-    /// its trigram t only if its extra count in d (occurrences of its two
-    /// other trigrams) reaches the extra of t's current best, or t had no
-    /// pentagram. That needs d to hold two of p's trigrams, unless `p` heads
-    /// t's list (then even an extra of 0 can win). A pentagram repeating a
-    /// trigram reaches every document containing it.
-    fn reach_pentagram(&self, p: Pentagram, out: &mut FxHashSet<u64>) {
-        let Some(id) = self.live.appended_id(p) else {
-            return;
-        };
-        let tris = self.live.pentagram_trigrams(id);
-        let mut distinct = tris.to_vec();
-        distinct.sort_unstable();
-        distinct.dedup();
-        let docs_of = |t: &u32| self.text_index.get(t).map_or(&[][..], Vec::as_slice);
-        if distinct.len() < 3 {
-            for t in &distinct {
-                out.extend(docs_of(t).iter().copied());
-            }
-            return;
-        }
-        let may_change = |doc: &DocState, need_two: bool| {
-            let count = |t: u32| {
-                doc.profile
-                    .binary_search_by_key(&t, |e| e.0)
-                    .map_or(0, |i| doc.profile[i].1)
-            };
-            let held = distinct.iter().filter(|&&t| count(t) > 0).count();
-            if need_two && held < 2 {
-                return false;
-            }
-            distinct.iter().any(|&t| {
-                let Ok(i) = doc.profile.binary_search_by_key(&t, |e| e.0) else {
-                    return false;
-                };
-                let best = doc.profile[i].2;
-                let extra: u32 = distinct
-                    .iter()
-                    .filter(|&&o| o != t)
-                    .map(|&o| count(o))
-                    .sum();
-                best == u32::MAX || extra >= best
-            })
-        };
-        let mut check = |seq: u64, need_two: bool| {
-            if let Some(doc) = self.docs.get(&seq)
-                && may_change(doc, need_two)
-            {
-                out.insert(seq);
-            }
-        };
-        for t in &distinct {
-            if self.live.first_pentagram(*t) == Some(id) {
-                docs_of(t).iter().for_each(|&seq| check(seq, false));
-            }
-        }
-        // A document holding two of three trigrams holds one of any two.
-        let mut by_size = distinct.clone();
-        by_size.sort_by_key(|t| docs_of(t).len());
-        for &seq in docs_of(&by_size[0]).iter().chain(docs_of(&by_size[1])) {
-            check(seq, true);
-        }
-    }
-
     /// Extracts and classifies a new document and indexes it.
     fn insert(&mut self, seq: u64, text: String) -> Classification {
-        let (row, agr, profile) = self.features_of(&text);
+        let (row, profile) = self.features_of(&text);
         for &(t, _, _, _) in &profile {
             self.text_index.entry(t).or_default().push(seq);
         }
         let mut codes = Vec::new();
-        int8_input(&self.model, &row.vals, &mut codes);
-        let class = self.classify_row(&row, seq);
-        for &(t, _) in &agr {
+        int8_input(&self.model, &row.row.vals, &mut codes);
+        let class = self.classify_row(&row.row, seq);
+        for &t in &row.agr {
             self.agr_index.entry(t).or_default().push(seq);
         }
         self.docs.insert(
@@ -507,7 +485,6 @@ impl Classifier {
             DocState {
                 profile,
                 row,
-                agr,
                 codes,
                 class: class.clone(),
             },
@@ -522,61 +499,94 @@ impl Classifier {
                 list.retain(|&s| s != seq);
             }
         }
-        self.unindex_agr(seq, &doc.agr);
+        self.unindex_agr(seq, &doc.row.agr);
     }
 
-    fn unindex_agr(&mut self, seq: u64, agr: &[(u32, u32)]) {
-        for (t, _) in agr {
+    fn unindex_agr(&mut self, seq: u64, agr: &[u32]) {
+        for t in agr {
             if let Some(list) = self.agr_index.get_mut(t) {
                 list.retain(|&s| s != seq);
             }
         }
     }
 
-    /// Re-extracts a held document from its profile (the best pentagrams
-    /// of trigrams whose lists changed this epoch searched again); returns
-    /// its old and new classification when the classification changed.
-    fn recheck(&mut self, seq: u64) -> Option<(Classification, Classification)> {
+    /// Re-extracts a held document from its profile (bests already
+    /// updated for this epoch's list changes, except the trigrams in
+    /// `research`, whose lists are searched again); returns its old and
+    /// new classification when the classification changed.
+    fn recheck(&mut self, seq: u64, research: &[u32]) -> Option<(Classification, Classification)> {
         let mut profile = std::mem::take(&mut self.docs.get_mut(&seq)?.profile);
-        let stale = |t: u32| self.stale_lists.contains(&t);
+        let stale = |t: u32| research.binary_search(&t).is_ok();
         let pairs = if self.frozen {
             reextract_pairs(self.live.base(), &mut profile, stale, &mut self.features)
         } else {
             reextract_pairs(&self.live, &mut profile, stale, &mut self.features)
         };
-        let (row, agr) = row_and_agr(&pairs);
-        let old_agr = {
-            let doc = self.docs.get_mut(&seq)?;
-            doc.profile = profile;
-            std::mem::replace(&mut doc.agr, agr.clone())
+        let row = if self.frozen {
+            DocRow::build(self.live.base(), &pairs, &profile)
+        } else {
+            DocRow::build(&self.live, &pairs, &profile)
         };
-        if old_agr != agr {
-            self.unindex_agr(seq, &old_agr);
-            for &(t, _) in &agr {
+        let doc = self.docs.get_mut(&seq)?;
+        doc.profile = profile;
+        let cols_changed = doc.row.row.cols != row.row.cols;
+        let old = std::mem::replace(&mut doc.row, row);
+        let agr = doc.row.agr.clone();
+        if old.agr != agr {
+            self.unindex_agr(seq, &old.agr);
+            for &t in &agr {
                 self.agr_index.entry(t).or_default().push(seq);
             }
         }
-        self.update_row(seq, row)
+        self.update_row(seq, cols_changed)
     }
 
-    /// Re-runs a document whose row values were patched in place.
-    fn reclassify_patched(&mut self, seq: u64) -> Option<(Classification, Classification)> {
-        let row = std::mem::take(&mut self.docs.get_mut(&seq)?.row);
-        self.update_row(seq, row)
-    }
-
-    /// Stores a document's new row; runs the network only when its int8
-    /// input changed, and reports a changed classification.
-    fn update_row(&mut self, seq: u64, row: SparseRow) -> Option<(Classification, Classification)> {
-        int8_input(&self.model, &row.vals, &mut self.codes);
+    /// Re-runs a document whose row values were patched in place (levels)
+    /// after patching in its changed best pentagrams: `changes`, and those
+    /// of the trigrams in `research` (their best left; searched again).
+    fn reclassify_patched(
+        &mut self,
+        seq: u64,
+        mut changes: Vec<(u32, u32)>,
+        research: &[u32],
+    ) -> Option<(Classification, Classification)> {
+        let (mut entered, mut left) = (Vec::new(), Vec::new());
         let doc = self.docs.get_mut(&seq)?;
-        if doc.row.cols == row.cols && doc.codes == self.codes {
-            doc.row = row;
+        if !research.is_empty() {
+            changes.extend(research_bests(
+                &self.live,
+                &mut doc.profile,
+                research,
+                &mut self.features,
+            ));
+        }
+        let cols_changed =
+            doc.row
+                .patch(&self.live, &doc.profile, &changes, &mut entered, &mut left);
+        for t in entered {
+            self.agr_index.entry(t).or_default().push(seq);
+        }
+        self.unindex_agr(seq, &left);
+        self.update_row(seq, cols_changed)
+    }
+
+    /// Runs the network on a document whose row was replaced or patched,
+    /// only when its int8 input changed (`cols_changed`, or other codes or
+    /// scale), and reports a changed classification.
+    fn update_row(
+        &mut self,
+        seq: u64,
+        cols_changed: bool,
+    ) -> Option<(Classification, Classification)> {
+        let doc = self.docs.get_mut(&seq)?;
+        int8_input(&self.model, &doc.row.row.vals, &mut self.codes);
+        if !cols_changed && doc.codes == self.codes {
             return None;
         }
+        let row = std::mem::take(&mut doc.row.row);
         let class = self.classify_row(&row, seq);
         let doc = self.docs.get_mut(&seq)?;
-        doc.row = row;
+        doc.row.row = row;
         std::mem::swap(&mut doc.codes, &mut self.codes);
         if class == doc.class {
             return None;
@@ -584,19 +594,22 @@ impl Classifier {
         Some((std::mem::replace(&mut doc.class, class.clone()), class))
     }
 
-    /// Feature row of a text, its AGR features (trigram, position) and its
-    /// trigram profile (sorted by trigram).
-    fn features_of(&mut self, text: &str) -> Extracted {
+    /// Feature row of a text and its trigram profile (sorted by trigram).
+    fn features_of(&mut self, text: &str) -> (DocRow, Vec<ProfileEntry>) {
         let norm = self.model.meta.normalization;
         let pairs = if self.frozen {
             extract_pairs(self.live.base(), norm, text, &mut self.features)
         } else {
             extract_pairs(&self.live, norm, text, &mut self.features)
         };
-        let (row, agr) = row_and_agr(&pairs);
         let mut profile: Vec<ProfileEntry> = self.features.profile().collect();
         profile.sort_unstable();
-        (row, agr, profile)
+        let row = if self.frozen {
+            DocRow::build(self.live.base(), &pairs, &profile)
+        } else {
+            DocRow::build(&self.live, &pairs, &profile)
+        };
+        (row, profile)
     }
 
     /// Classification of document `seq`'s feature row.
@@ -608,9 +621,21 @@ impl Classifier {
         } else {
             self.scale_sensitive.remove(&seq);
         }
-        let prediction = self
-            .model
-            .predict_row(row, Precision::Int8, &mut self.predict);
+        let prediction = match self.plan {
+            Plan::Full => self
+                .model
+                .predict_row(row, Precision::Int8, &mut self.predict),
+            plan => {
+                let mut preds = self.model.predict_rows_plan(
+                    &[row],
+                    Precision::Int8,
+                    plan,
+                    default_kernel(),
+                    &mut self.predict,
+                );
+                preds.swap_remove(0)
+            }
+        };
         match &self.user {
             Some(user) => user_classification(user, &prediction, self.top_k),
             None => classification(&self.model, &prediction, self.top_k),
@@ -676,22 +701,6 @@ impl StepTimer {
             );
         }
     }
-}
-
-/// A document's row and its AGR features as (trigram, position in the
-/// row), in column order.
-fn row_and_agr(pairs: &[FeaturePair]) -> (SparseRow, Vec<(u32, u32)>) {
-    let row = SparseRow::from_pairs(pairs);
-    let mut agr: Vec<(u32, u32)> = pairs
-        .iter()
-        .filter(|p| matches!(p.kind, FeatureKind::Agr { .. }))
-        .filter_map(|p| {
-            let pos = row.cols.binary_search(&p.column).ok()?;
-            Some((p.trigram, pos as u32))
-        })
-        .collect();
-    agr.sort_unstable_by_key(|&(_, pos)| pos);
-    (row, agr)
 }
 
 /// The stream's record of a prediction: decided labels and top-k.

@@ -31,6 +31,7 @@ use super::classifier::{Classification, Classifier, EpochReport, StatChange};
 use super::stats::{df_max, distinct_trigrams, document_count, document_frequencies};
 use crate::features::live::PentagramIndex;
 use crate::model::Model;
+use crate::quant::Plan;
 use crate::stats::DocNgrams;
 
 /// The model and settings every worker of the stream shares.
@@ -47,6 +48,9 @@ pub struct StreamModel {
     /// With a tokenizer, the stream also maintains word statistics
     /// ([`super::words::word_statistics`]).
     pub words: Option<Arc<crate::words::WordTokenizer>>,
+    /// The inference plan of every classification (as `scyth classify`
+    /// resolves it: [`Model::prepare_plan`]); [`Plan::Full`] by default.
+    pub plan: Plan,
 }
 
 /// User-defined categories (`scyth categories build`) as the stream ranks
@@ -74,7 +78,16 @@ impl StreamModel {
             top_k,
             user: None,
             words: None,
+            plan: Plan::Full,
         }
+    }
+
+    /// Classifies with `plan` (resolved and prepared by
+    /// [`Model::prepare_plan`], which fails for a plan the model or the
+    /// request cannot serve; user categories need [`Plan::Full`]).
+    pub fn with_plan(mut self, plan: Plan) -> StreamModel {
+        self.plan = plan;
+        self
     }
 
     /// Also maintains word statistics with `tokenizer`.
@@ -181,7 +194,8 @@ pub fn classify<'scope>(
                 shared.pentagrams.clone(),
                 shared.top_k,
             )
-            .with_user_categories(shared.user.clone());
+            .with_user_categories(shared.user.clone())
+            .with_plan(shared.plan);
             let mut stash: BTreeMap<u64, Pending> = BTreeMap::new();
             let mut changes = Vec::new();
             move |(docs_in, docs_frontier), (stats_in, stats_frontier), output| {

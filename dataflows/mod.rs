@@ -9,8 +9,10 @@
 //!   the statistics back after every batch (for tests and the CLI).
 
 pub mod aggregate;
+pub mod bests;
 pub mod classifier;
 pub mod classify;
+pub mod docrow;
 pub mod driver;
 pub mod run;
 pub mod stats;

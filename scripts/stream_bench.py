@@ -71,13 +71,15 @@ def percentile(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else 0.0
 
 
-def run(binary, model, stream_path, epoch_docs, workers, window, n_records):
+def run(binary, model, stream_path, epoch_docs, workers, window, n_records, plan=None):
     out = os.path.join(ROOT, "target/bench/stream-out.jsonl")
     stats = os.path.join(ROOT, "target/bench/stream-stats.jsonl")
     cmd = ["/usr/bin/time", "-f", "%M", binary, "stream", "-m", model, "-i", stream_path,
            "--epoch-docs", str(epoch_docs), "-w", str(workers), "-o", out, "--stats", stats]
     if window:
         cmd += ["--window-docs", str(window)]
+    if plan:
+        cmd += ["--plan", plan]
     t0 = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.time() - t0
@@ -126,6 +128,8 @@ def main():
                     help="--window-docs for the synthetic run (bounds state)")
     ap.add_argument("--epochs", default="10,100,1000")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--plan", help="--plan for scyth stream (default: the binary's own)")
+    ap.add_argument("--skip-dev", action="store_true", help="only the synthetic runs")
     args = ap.parse_args()
     train = os.path.join(args.corpus, "train.csv")
     dev = os.path.join(args.corpus, "dev.csv")
@@ -137,9 +141,9 @@ def main():
     dev_path = os.path.join(ROOT, "target/bench/stream-dev.jsonl")
     write_jsonl(dev_path, dev_docs)
     results = []
-    for e in [int(x) for x in args.epochs.split(",")]:
+    for e in [int(x) for x in args.epochs.split(",")] if not args.skip_dev else []:
         for w in [int(x) for x in args.workers.split(",")]:
-            r = run(args.bin, args.model, dev_path, e, w, None, len(dev_docs))
+            r = run(args.bin, args.model, dev_path, e, w, None, len(dev_docs), args.plan)
             r["stream"] = "dev"
             print(json.dumps(r), flush=True)
             results.append(r)
@@ -149,7 +153,8 @@ def main():
         write_jsonl(syn_path, dev_docs + syn)
         for e in [int(x) for x in args.epochs.split(",")]:
             for w in [int(x) for x in args.workers.split(",")]:
-                r = run(args.bin, args.model, syn_path, e, w, args.window, len(dev_docs) + len(syn))
+                r = run(args.bin, args.model, syn_path, e, w, args.window,
+                        len(dev_docs) + len(syn), args.plan)
                 r["stream"] = f"dev+synthetic{args.synthetic}"
                 print(json.dumps(r), flush=True)
                 results.append(r)

@@ -129,6 +129,21 @@ impl FeatureScratch {
         self.distinct.clear();
     }
 
+    /// Sets the scratch to the counts of a text known by its `profile`
+    /// (as [`FeatureScratch::profile`] left it), as if the text had just
+    /// been counted: what re-extraction needs without the text.
+    fn load_profile(&mut self, n_trigrams: usize, profile: &[ProfileEntry]) {
+        self.reset(n_trigrams);
+        for &(t, count, _, _) in profile {
+            self.counts[t as usize] = count;
+            self.present[t as usize / 64] |= 1 << (t % 64);
+            let f = t as usize % FILTER_BITS;
+            self.filter[f / 64] |= 1 << (f % 64);
+            self.distinct.push(t);
+        }
+        self.fill_narrow();
+    }
+
     /// Copies the counts of the distinct trigrams into `narrow` when all
     /// fit a byte (else the scans keep to the exact `u32` path).
     fn fill_narrow(&mut self) {
@@ -318,15 +333,7 @@ pub fn reextract_pairs<S: FeatureSource + ?Sized>(
     stale: impl Fn(u32) -> bool,
     scratch: &mut FeatureScratch,
 ) -> Vec<FeaturePair> {
-    scratch.reset(lex.n_trigrams());
-    for &(t, count, _, _) in profile.iter() {
-        scratch.counts[t as usize] = count;
-        scratch.present[t as usize / 64] |= 1 << (t % 64);
-        let f = t as usize % FILTER_BITS;
-        scratch.filter[f / 64] |= 1 << (f % 64);
-        scratch.distinct.push(t);
-    }
-    scratch.fill_narrow();
+    scratch.load_profile(lex.n_trigrams(), profile);
     let mut pairs = Vec::new();
     for entry in profile.iter_mut() {
         let t = entry.0;
@@ -456,4 +463,33 @@ fn best_pentagram(list: &[u32], appended: &[u32], scratch: &FeatureScratch) -> O
     scan_fast(rest, scratch, &mut best);
     scan_fast(tail, scratch, &mut best);
     Some(best)
+}
+
+/// For a text known by its `profile` (as in [`reextract_pairs`]): searches
+/// again, with the extraction's own scan (so ties go to the same entry),
+/// the best pentagram of each of `trigrams` (those of the profile whose
+/// best may have left its list), updates `profile`, and returns the best
+/// pentagrams that changed as (old, new) indices (`u32::MAX`: none). The
+/// stream patches a held document's row from them instead of rebuilding it.
+pub(crate) fn research_bests<S: FeatureSource + ?Sized>(
+    lex: &S,
+    profile: &mut [ProfileEntry],
+    trigrams: &[u32],
+    scratch: &mut FeatureScratch,
+) -> Vec<(u32, u32)> {
+    scratch.load_profile(lex.n_trigrams(), profile);
+    let mut changes = Vec::new();
+    for &t in trigrams {
+        let Ok(i) = profile.binary_search_by_key(&t, |e| e.0) else {
+            continue;
+        };
+        let (list, appended) = lex.pentagram_lists(t);
+        let (best, extra) = best_pentagram(list, appended, scratch).unwrap_or((u32::MAX, u32::MAX));
+        if best != profile[i].3 {
+            changes.push((profile[i].3, best));
+        }
+        profile[i].2 = extra;
+        profile[i].3 = best;
+    }
+    changes
 }

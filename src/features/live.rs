@@ -45,6 +45,8 @@ struct Appended {
     index: FxHashMap<u128, u32>,
     /// Trigram indices at offsets 0, 1, 2 of each appended pentagram.
     trigrams: Vec<[u32; 3]>,
+    /// First-appearance rank of each appended pentagram (its list order).
+    ranks: Vec<u128>,
     /// Per trigram: ranks (ascending) and the matching list triples.
     lists: FxHashMap<u32, (Vec<u128>, Vec<u32>)>,
 }
@@ -227,6 +229,7 @@ impl LiveLexicon {
         let id = (self.base.n_pentagrams() + self.appended.trigrams.len()) as u32;
         self.appended.index.insert(p.0, id);
         self.appended.trigrams.push(tris);
+        self.appended.ranks.push(rank);
         for (t, a, b) in pentagram_members(tris).into_iter().flatten() {
             let (ranks, triples) = self.appended.lists.entry(t).or_default();
             let at = ranks.partition_point(|&r| r < rank);
@@ -241,10 +244,14 @@ impl LiveLexicon {
     /// not reused; it simply leaves every list.
     pub fn remove_pentagram(&mut self, p: Pentagram) -> Option<[u32; 3]> {
         let id = self.appended.index.remove(&p.0)?;
-        let tris = self.appended.trigrams[id as usize - self.base.n_pentagrams()];
+        let k = id as usize - self.base.n_pentagrams();
+        let (tris, rank) = (self.appended.trigrams[k], self.appended.ranks[k]);
         for (t, _, _) in pentagram_members(tris).into_iter().flatten() {
+            // Ranks are ascending: the entry is found by rank.
             if let Some((ranks, triples)) = self.appended.lists.get_mut(&t)
-                && let Some(at) = (0..ranks.len()).find(|&k| triples[3 * k] == id)
+                && let Some(at) = (ranks.partition_point(|&r| r < rank)..ranks.len())
+                    .take_while(|&k| ranks[k] == rank)
+                    .find(|&k| triples[3 * k] == id)
             {
                 ranks.remove(at);
                 triples.drain(3 * at..3 * at + 3);
@@ -258,10 +265,15 @@ impl LiveLexicon {
         self.appended.index.get(&p.0).copied()
     }
 
-    /// The first known pentagram of trigram `t`'s list, if any.
-    pub fn first_pentagram(&self, t: u32) -> Option<u32> {
-        let (list, appended) = self.pentagram_lists(t);
-        list.first().or(appended.first()).copied()
+    /// The list position key of pentagram index `id`: `None` for a model
+    /// pentagram (model entries precede every appended one), else its
+    /// first-appearance rank (appended entries are in rank order). Keys of
+    /// entries of one list compare as their positions, model entries aside.
+    pub fn list_key(&self, id: u32) -> Option<u128> {
+        let n = self.base.n_pentagrams();
+        (id as usize)
+            .checked_sub(n)
+            .and_then(|k| self.appended.ranks.get(k).copied())
     }
 
     /// Every trigram sharing a known pentagram with `t` (the trigrams whose

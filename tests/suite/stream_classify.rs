@@ -15,6 +15,7 @@ use scyth::dataflows::{Batch, Classification, DocChange, EpochOutput, EpochRepor
 use scyth::features::live::pentagram_index;
 use scyth::features::{FeatureScratch, FeatureSource, LiveLexicon, extract};
 use scyth::model::{Model, Precision, PredictScratch};
+use scyth::quant::{Plan, PlanChoice, default_kernel};
 use scyth::stats::{CorpusCounts, DocNgrams};
 
 const TOP_K: usize = 3;
@@ -51,6 +52,7 @@ fn with_tau(mut model: Model, tau: f64) -> Model {
 fn oracle(
     model: &Arc<Model>,
     live: &BTreeMap<u64, String>,
+    plan: Plan,
 ) -> (BTreeMap<u64, Classification>, EpochReport) {
     let norm = model.meta.normalization;
     let mut counts = CorpusCounts::default();
@@ -68,7 +70,16 @@ fn oracle(
         .iter()
         .map(|(&seq, text)| {
             let row = extract(&lex, norm, text, &mut scratch);
-            let prediction = model.predict_row(&row, Precision::Int8, &mut predict);
+            // The call `scyth classify` makes (Model::predict_texts_plan).
+            let prediction = model
+                .predict_rows_plan(
+                    &[&row],
+                    Precision::Int8,
+                    plan,
+                    default_kernel(),
+                    &mut predict,
+                )
+                .swap_remove(0);
             (seq, classification(model, &prediction, TOP_K))
         })
         .collect();
@@ -91,8 +102,18 @@ fn oracle(
 
 /// Runs the stream over `batches` and returns every epoch's output.
 fn run(model: &Arc<Model>, workers: usize, batches: Vec<Vec<DocChange>>) -> Vec<EpochOutput> {
+    run_plan(model, workers, batches, Plan::Full)
+}
+
+/// [`run`] with an inference plan.
+fn run_plan(
+    model: &Arc<Model>,
+    workers: usize,
+    batches: Vec<Vec<DocChange>>,
+    plan: Plan,
+) -> Vec<EpochOutput> {
     super::run_stream(
-        StreamModel::new(model.clone(), TOP_K),
+        StreamModel::new(model.clone(), TOP_K).with_plan(plan),
         workers,
         batches.into_iter().map(Batch::from).collect(),
     )
@@ -101,8 +122,17 @@ fn run(model: &Arc<Model>, workers: usize, batches: Vec<Vec<DocChange>>) -> Vec<
 /// Feeds `batches`, then checks after every epoch that the live
 /// classifications (consolidated changes) and the report equal the oracle.
 fn assert_stream_equals_batch(model: Model, workers: usize, batches: Vec<Vec<DocChange>>) {
-    let model = Arc::new(model);
-    let outputs = run(&model, workers, batches.clone());
+    assert_stream_equals_batch_plan(Arc::new(model), workers, batches, Plan::Full);
+}
+
+/// [`assert_stream_equals_batch`] with an inference plan.
+fn assert_stream_equals_batch_plan(
+    model: Arc<Model>,
+    workers: usize,
+    batches: Vec<Vec<DocChange>>,
+    plan: Plan,
+) {
+    let outputs = run_plan(&model, workers, batches.clone(), plan);
     assert_eq!(outputs.len(), batches.len(), "one output per epoch");
     let mut live_docs: BTreeMap<u64, String> = BTreeMap::new();
     let mut live_classes: BTreeMap<u64, Classification> = BTreeMap::new();
@@ -133,7 +163,7 @@ fn assert_stream_equals_batch(model: Model, workers: usize, batches: Vec<Vec<Doc
                 _ => panic!("epoch {epoch}: diff {diff} for doc {seq}"),
             }
         }
-        let (want, want_report) = oracle(&model, &live_docs);
+        let (want, want_report) = oracle(&model, &live_docs, plan);
         if let Some(report) = &out.report {
             last_report = Some(report.clone());
         }
@@ -227,6 +257,21 @@ fn stream_equals_batch_with_status_flips_2_workers() {
     assert_stream_equals_batch(with_tau(tiny_model(), 8.0), 2, insert_then_retract(13));
 }
 
+/// Stream and `scyth classify` decide alike (SPEC §5): under the default
+/// plan, resolved as `scyth classify` resolves it (folded for the tiny
+/// model), the stream's classifications after every epoch equal the
+/// classify path's prediction (`predict_rows_plan` with that plan) of the
+/// same documents under the same statistics.
+#[test]
+fn stream_equals_classify_under_default_plan_120_docs_2_workers() {
+    let model = Arc::new(with_tau(tiny_model(), 8.0));
+    let plan = model
+        .prepare_plan(PlanChoice::Auto, false)
+        .expect("auto plan");
+    assert_eq!(plan, Plan::Folded, "the tiny model folds under auto");
+    assert_stream_equals_batch_plan(model, 2, insert_then_retract(19), plan);
+}
+
 #[test]
 fn stream_with_status_flips_reports_flips() {
     let model = Arc::new(with_tau(tiny_model(), 8.0));
@@ -237,6 +282,24 @@ fn stream_with_status_flips_reports_flips() {
         .map(|r| r.flipped.len())
         .sum();
     assert!(flips > 0, "τ = 8 makes statuses move with df_max");
+}
+
+/// Newly known pentagrams change best-pentagram choices in held
+/// documents; those rows are patched (reference counts of best-pentagram
+/// members) rather than re-extracted, and the stream still equals the batch
+/// computation after every epoch (the oracle tests above).
+#[test]
+fn changed_best_pentagrams_are_patched_not_reextracted_120_docs() {
+    let model = Arc::new(tiny_model());
+    let outputs = run(&model, 1, insert_then_retract(17));
+    let reports: Vec<&EpochReport> = outputs.iter().filter_map(|o| o.report.as_ref()).collect();
+    let patched: u64 = reports.iter().map(|r| r.patched).sum();
+    let rechecked: u64 = reports.iter().map(|r| r.rechecked).sum();
+    assert!(patched > 0, "no row was patched");
+    assert!(
+        rechecked < patched,
+        "rechecked {rechecked} patched {patched}"
+    );
 }
 
 #[test]

@@ -332,6 +332,55 @@ fn stream_of_an_imported_model_equals_batch_with_and_without_user_categories() {
     }
 }
 
+/// `scyth stream` resolves `--plan` as `scyth classify` does: the default
+/// (auto) is the folded plan on the tiny model, so its output is exactly
+/// `--plan folded`'s and not the full plan's; a plan without embeddings is
+/// refused with user categories.
+#[test]
+fn stream_default_plan_is_classify_default() {
+    let base = ["-m", &model(), "-i", &dev(), "--epoch-docs", "25"].map(String::from);
+    let run = |plan: Option<&str>| {
+        let mut args: Vec<&str> = base.iter().map(String::as_str).collect();
+        if let Some(p) = plan {
+            args.extend(["--plan", p]);
+        }
+        let (code, rows, err) = stream(&args, None);
+        assert_eq!(code, 0, "{plan:?}: {err}");
+        rows
+    };
+    let auto = run(None);
+    assert_eq!(auto, run(Some("folded")));
+    assert_ne!(auto, run(Some("full")));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cats = dir.path().join("cats.json").display().to_string();
+    let train = fixture("fixtures/corpus/train.csv").display().to_string();
+    scyth_ok(&[
+        "categories",
+        "build",
+        "--model",
+        &model(),
+        "--input",
+        &train,
+        "--output",
+        &cats,
+    ]);
+    let (code, _, err) = stream(
+        &[
+            "-m",
+            &model(),
+            "-i",
+            &dev(),
+            "--plan",
+            "folded",
+            "--categories",
+            &cats,
+        ],
+        None,
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("embeddings"), "{err}");
+}
+
 fn dev_path() -> &'static str {
     static DEV: std::sync::LazyLock<String> = std::sync::LazyLock::new(dev);
     &DEV

@@ -20,6 +20,7 @@ use clap::Args;
 use scyth::dataflows::{EpochOutput, SourceStep, StreamModel, UserRanking, run_classification};
 use scyth::io::journal::{Journal, Recovery};
 use scyth::model::Model;
+use scyth::quant::{Plan, PlanChoice};
 use scyth::words::dict::{load_dictionary, resolve_dict_dir};
 use scyth::words::{EmergingParams, KeywordParams, PosFilter, TimeBucket, WordTokenizer};
 
@@ -62,6 +63,11 @@ pub struct StreamArgs {
     /// Number of top categories per document.
     #[arg(long, short = 'k', default_value_t = 3)]
     pub top_k: usize,
+    /// Inference plan: auto (the cheapest), full, linked or folded, chosen
+    /// as in `scyth classify` (see README, *Plans*), so that both decide
+    /// alike.
+    #[arg(long, default_value = "auto")]
+    pub plan: PlanChoice,
     /// Worker threads per process.
     #[arg(long, short = 'w', default_value_t = 1)]
     pub workers: usize,
@@ -155,6 +161,9 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
             threshold: args.threshold,
         });
     }
+    // User categories rank embeddings: only the full plan has them.
+    let plan = model.prepare_plan(args.plan, args.user.categories.is_some())?;
+    shared = shared.with_plan(plan);
     if args.words.file.is_some() {
         let dict_dir = resolve_dict_dir(args.words.dict.as_deref())?;
         let tokenizer = WordTokenizer::new(load_dictionary(&dict_dir)?, args.words.pos);
@@ -165,7 +174,7 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
     let (source, sink, failures, fatal, first_epoch) = if leader {
         let (journal, recovery) = match &args.state {
             Some(dir) => {
-                let (journal, recovery) = Journal::open(dir, &fingerprint(&args, &model)?)?;
+                let (journal, recovery) = Journal::open(dir, &fingerprint(&args, &model, plan)?)?;
                 let journal = journal.with_compact_floor(args.state_compact_bytes);
                 (Some(journal), recovery)
             }
@@ -246,7 +255,7 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
 /// What a state directory must agree with to be resumed: the model and
 /// every option that shapes the output (the epoch size may change: epoch
 /// boundaries are logged).
-fn fingerprint(args: &StreamArgs, model: &Model) -> Result<String> {
+fn fingerprint(args: &StreamArgs, model: &Model, plan: Plan) -> Result<String> {
     let categories = match &args.user.categories {
         Some(path) => {
             let bytes = std::fs::read(path)
@@ -256,7 +265,7 @@ fn fingerprint(args: &StreamArgs, model: &Model) -> Result<String> {
         None => "none".into(),
     };
     Ok(format!(
-        "model {:016x}; window {:?} / {:?} s; top-k {}; categories {categories} (c0 {}, slope {}, threshold {}); output {}; stats {}; words {} (by {}, window {}, top {}, min {}, pos {})",
+        "model {:016x}; plan {plan}; window {:?} / {:?} s; top-k {}; categories {categories} (c0 {}, slope {}, threshold {}); output {}; stats {}; words {} (by {}, window {}, top {}, min {}, pos {})",
         model.checksum,
         args.window_docs,
         args.window_time,
