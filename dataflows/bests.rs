@@ -190,36 +190,9 @@ mod tests {
 
     use super::*;
     use crate::features::live::pentagram_index;
+    use crate::features::live::tests::{counts, texts};
     use crate::features::{Lexicon, LexiconParams};
-    use crate::stats::{CorpusCounts, DocNgrams};
     use crate::text::{Normalization, Pentagram};
-
-    /// Texts over a four-letter alphabet, so that trigrams repeat and
-    /// best-pentagram ties are common.
-    fn texts(seed: u64, n: usize, len: usize) -> Vec<String> {
-        let alphabet = ['日', 'の', 'a', '本'];
-        let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-        (0..n)
-            .map(|_| {
-                (0..len)
-                    .map(|_| {
-                        state = state
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        alphabet[(state >> 33) as usize % alphabet.len()]
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-
-    fn counts(texts: &[String]) -> CorpusCounts {
-        let mut counts = CorpusCounts::default();
-        for t in texts {
-            counts.add(&DocNgrams::of(&Normalization::NfkcLowercase.apply(t)));
-        }
-        counts
-    }
 
     /// A profile of `text` (counts only) with bests by full scan.
     fn profile_of(live: &mut LiveLexicon, text: &str) -> Vec<ProfileEntry> {

@@ -360,7 +360,7 @@ impl std::fmt::Debug for LiveLexicon {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::features::{
         FeatureScratch, LexiconParams, ProfileEntry, extract_pairs, reextract_pairs,
@@ -370,7 +370,7 @@ mod tests {
 
     /// Texts over a four-letter alphabet (kanji, kana, ASCII), so that
     /// trigrams repeat and best-pentagram ties are common.
-    fn texts(seed: u64, n: usize, len: usize) -> Vec<String> {
+    pub(crate) fn texts(seed: u64, n: usize, len: usize) -> Vec<String> {
         let alphabet = ['日', 'の', 'a', '本'];
         let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
         (0..n)
@@ -387,7 +387,8 @@ mod tests {
             .collect()
     }
 
-    fn counts(texts: &[String]) -> CorpusCounts {
+    /// Corpus counts of `texts` (NFKC + lowercase).
+    pub(crate) fn counts(texts: &[String]) -> CorpusCounts {
         let mut counts = CorpusCounts::default();
         for t in texts {
             counts.add(&DocNgrams::of(&Normalization::NfkcLowercase.apply(t)));

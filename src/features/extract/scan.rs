@@ -101,29 +101,24 @@ mod avx2 {
                 _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
             }
             let n = chunk.len();
-            let (v0, v1, v2) = if n == 24 {
-                // SAFETY: the chunk holds 24 words.
-                unsafe {
-                    (
-                        _mm256_loadu_si256(p as *const __m256i),
-                        _mm256_loadu_si256(p.add(8) as *const __m256i),
-                        _mm256_loadu_si256(p.add(16) as *const __m256i),
-                    )
-                }
+            // A short last step is copied into zeroed words first, so all
+            // steps load three whole vectors.
+            let mut tail = [0i32; 24];
+            let src = if n == 24 {
+                p
             } else {
-                let mut tail = [0i32; 24];
                 for (t, &w) in tail.iter_mut().zip(chunk) {
                     *t = w as i32;
                 }
-                // SAFETY: `tail` holds 24 words.
-                unsafe {
-                    let q = tail.as_ptr();
-                    (
-                        _mm256_loadu_si256(q as *const __m256i),
-                        _mm256_loadu_si256(q.add(8) as *const __m256i),
-                        _mm256_loadu_si256(q.add(16) as *const __m256i),
-                    )
-                }
+                tail.as_ptr()
+            };
+            // SAFETY: `src` points at 24 readable words (the chunk or `tail`).
+            let (v0, v1, v2) = unsafe {
+                (
+                    _mm256_loadu_si256(src as *const __m256i),
+                    _mm256_loadu_si256(src.add(8) as *const __m256i),
+                    _mm256_loadu_si256(src.add(16) as *const __m256i),
+                )
             };
             let a = _mm256_blend_epi32::<0b1110_0000>(
                 _mm256_blend_epi32::<0b0001_1000>(
