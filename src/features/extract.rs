@@ -4,12 +4,12 @@
 
 use serde::Serialize;
 
-use crate::features::lexicon::NO_COLUMN;
+use crate::features::lexicon::{Lexicon, NO_COLUMN};
 use crate::features::source::FeatureSource;
 use crate::text::Normalization;
 
 mod scan;
-use scan::scan_fast;
+use scan::{scan_fast, scan_pairs_fast};
 
 /// Why a column got its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -96,13 +96,26 @@ pub struct FeatureScratch {
     set: Vec<u64>,
     /// The best pentagram of each distinct trigram that has one, in order.
     chosen: Vec<u32>,
-    /// Occurrence counts as bytes (indexed by trigram, 3 bytes of padding
-    /// so a 4-byte gather at the last index stays inside): a quarter of
-    /// `counts`' size, so the AVX-512 scan gathers them straight from L2
-    /// without the filter and presence tests. Valid only when `narrow_ok`.
+    /// Occurrence counts as bytes, indexed by scan key (the trigram index,
+    /// or the model lexicon's scan key when the source scans its
+    /// [`ScanLists`](crate::features::lexicon::ScanLists); 3 bytes of
+    /// padding so a 4-byte gather at the last index stays inside): a
+    /// quarter of `counts`' size, so the SIMD scans gather them straight
+    /// from cache without the filter and presence tests. Valid only when
+    /// `narrow_ok`.
     narrow: Vec<u8>,
+    /// The scan keys set in `narrow` (cleared through them).
+    narrow_keys: Vec<u32>,
+    /// Per distinct trigram, the bounds of its scan list (entries), taken
+    /// with its scan key while its record is in cache: the list scan then
+    /// reads them from here instead of missing on the record again. Filled
+    /// only when the source has scan lists and `narrow_ok`.
+    spans: Vec<(u32, u32)>,
     /// Whether every count of the current text fits `narrow` (≤ 255).
     narrow_ok: bool,
+    /// Whether `narrow` is indexed by trigram (the source has no scan
+    /// lists), so the triple scans may read it.
+    narrow_by_trigram: bool,
 }
 
 impl FeatureScratch {
@@ -115,9 +128,13 @@ impl FeatureScratch {
             for &t in &self.distinct {
                 self.counts[t as usize] = 0;
                 self.present[t as usize / 64] = 0;
-                self.narrow[t as usize] = 0;
+            }
+            for &key in &self.narrow_keys {
+                self.narrow[key as usize] = 0;
             }
         }
+        self.narrow_keys.clear();
+        self.spans.clear();
         self.narrow_ok = false;
         if self.filter.len() != FILTER_BITS / 64 {
             self.filter = vec![0; FILTER_BITS / 64];
@@ -132,7 +149,12 @@ impl FeatureScratch {
     /// Sets the scratch to the counts of a text known by its `profile`
     /// (as [`FeatureScratch::profile`] left it), as if the text had just
     /// been counted: what re-extraction needs without the text.
-    fn load_profile(&mut self, n_trigrams: usize, profile: &[ProfileEntry]) {
+    fn load_profile(
+        &mut self,
+        n_trigrams: usize,
+        profile: &[ProfileEntry],
+        scan_lexicon: Option<&Lexicon>,
+    ) {
         self.reset(n_trigrams);
         for &(t, count, _, _) in profile {
             self.counts[t as usize] = count;
@@ -141,21 +163,40 @@ impl FeatureScratch {
             self.filter[f / 64] |= 1 << (f % 64);
             self.distinct.push(t);
         }
-        self.fill_narrow();
+        self.fill_narrow(scan_lexicon);
     }
 
     /// Copies the counts of the distinct trigrams into `narrow` when all
-    /// fit a byte (else the scans keep to the exact `u32` path).
-    fn fill_narrow(&mut self) {
+    /// fit a byte (else the scans keep to the exact `u32` path), at their
+    /// scan keys in `scan_lexicon` when the source scans its lists, else at
+    /// their trigram indices.
+    fn fill_narrow(&mut self, scan_lexicon: Option<&Lexicon>) {
+        self.narrow_by_trigram = scan_lexicon.is_none();
         self.narrow_ok = self
             .distinct
             .iter()
             .all(|&t| self.counts[t as usize] <= 255);
-        if self.narrow_ok {
-            for &t in &self.distinct {
-                self.narrow[t as usize] = self.counts[t as usize] as u8;
-            }
+        if !self.narrow_ok {
+            return;
         }
+        for &t in &self.distinct {
+            let key = match scan_lexicon {
+                Some(lex) => {
+                    self.spans.push(lex.scan_span(t));
+                    lex.scan_key(t)
+                }
+                None => t,
+            };
+            self.narrow[key as usize] = self.counts[t as usize] as u8;
+            self.narrow_keys.push(key);
+        }
+    }
+
+    /// Whether the triple scans may read `narrow` (every count fits, and
+    /// it is indexed by trigram).
+    #[inline]
+    fn narrow_by_trigram(&self) -> bool {
+        self.narrow_ok && self.narrow_by_trigram
     }
 
     /// Whether trigram `t` may occur in the current text (false: it does not).
@@ -244,7 +285,7 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
         }
         *c += 1;
     }
-    scratch.fill_narrow();
+    scratch.fill_narrow(lex.scan_lexicon());
     let mut pairs = Vec::new();
     // DIRECT: every distinct white trigram with a column → 1.0.
     for &t in &scratch.distinct {
@@ -265,8 +306,8 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     scratch.best_id.clear();
     scratch.chosen.clear();
     const AHEAD: usize = 4;
-    for &t in scratch.distinct.iter().take(AHEAD) {
-        prefetch_list(lex.pentagram_lists(t).0);
+    for i in 0..scratch.distinct.len().min(AHEAD) {
+        prefetch_lists(lex, i, scratch);
     }
     // Pass 1: the best pentagram of every distinct trigram (it depends only
     // on the counts, not on what AGR sets). Its member triple is fetched
@@ -275,11 +316,15 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
         let t = scratch.distinct[i];
         // The lists of the next trigrams are cold (a few hundred KB per
         // document out of tens of MB): start loading them now.
-        if let Some(&next) = scratch.distinct.get(i + AHEAD) {
-            prefetch_list(lex.pentagram_lists(next).0);
+        if i + AHEAD < scratch.distinct.len() {
+            prefetch_lists(lex, i + AHEAD, scratch);
         }
-        let (list, appended) = lex.pentagram_lists(t);
-        let found = best_pentagram(list, appended, scratch);
+        let found = match scratch.spans.get(i) {
+            Some(&span) => lex
+                .scan_lexicon()
+                .and_then(|model| best_in_span(model, span, scratch)),
+            None => best_pentagram(lex, t, scratch),
+        };
         if let Some((best, _)) = found {
             lex.prefetch_pentagram(best);
         }
@@ -333,13 +378,12 @@ pub fn reextract_pairs<S: FeatureSource + ?Sized>(
     stale: impl Fn(u32) -> bool,
     scratch: &mut FeatureScratch,
 ) -> Vec<FeaturePair> {
-    scratch.load_profile(lex.n_trigrams(), profile);
+    scratch.load_profile(lex.n_trigrams(), profile, lex.scan_lexicon());
     let mut pairs = Vec::new();
     for entry in profile.iter_mut() {
         let t = entry.0;
         if stale(t) {
-            let (list, appended) = lex.pentagram_lists(t);
-            let found = best_pentagram(list, appended, scratch);
+            let found = best_pentagram(lex, t, scratch);
             entry.2 = found.map_or(u32::MAX, |(_, extra)| extra);
             entry.3 = found.map_or(u32::MAX, |(best, _)| best);
         }
@@ -447,11 +491,23 @@ fn insert_column(set: &mut Vec<u64>, col: u32) -> bool {
     fresh
 }
 
-/// The pentagram of `list` then `appended` (triples `(pentagram, other,
-/// other)` of a text trigram t) whose three trigram positions occur most
-/// often in the text, repeats counted; ties go to the earliest. Returns it
-/// with its count at the two positions other than t's.
-fn best_pentagram(list: &[u32], appended: &[u32], scratch: &FeatureScratch) -> Option<(u32, u32)> {
+/// The pentagram of text trigram `t`'s list whose three trigram positions
+/// occur most often in the text, repeats counted; ties go to the earliest.
+/// Returns it with its count at the two positions other than t's (`None`:
+/// t is in no known pentagram). Scans the source's scan lists over byte
+/// counts when it has them and every count fits a byte, else its
+/// [`FeatureSource::pentagram_lists`] triples.
+fn best_pentagram<S: FeatureSource + ?Sized>(
+    lex: &S,
+    t: u32,
+    scratch: &FeatureScratch,
+) -> Option<(u32, u32)> {
+    if scratch.narrow_ok
+        && let Some(model) = lex.scan_lexicon()
+    {
+        return best_in_span(model, model.scan_span(t), scratch);
+    }
+    let (list, appended) = lex.pentagram_lists(t);
     let (first, rest, tail) = match list.split_first_chunk::<3>() {
         Some((first, rest)) => (first, rest, appended),
         None => {
@@ -463,6 +519,36 @@ fn best_pentagram(list: &[u32], appended: &[u32], scratch: &FeatureScratch) -> O
     scan_fast(rest, scratch, &mut best);
     scan_fast(tail, scratch, &mut best);
     Some(best)
+}
+
+/// [`best_pentagram`] over the scan-list entries `span` of `model` (byte
+/// counts by scan key): entry 0 is the best until a later entry beats it.
+#[inline]
+fn best_in_span(model: &Lexicon, span: (u32, u32), scratch: &FeatureScratch) -> Option<(u32, u32)> {
+    let (pairs, pentagrams) = model.scan_entries(span);
+    let first = pairs.first_chunk::<2>()?;
+    let narrow = &scratch.narrow;
+    let mut best = (
+        0,
+        narrow[first[0] as usize] as u32 + narrow[first[1] as usize] as u32,
+    );
+    scan_pairs_fast(pairs, narrow, &mut best);
+    Some((pentagrams[best.0 as usize], best.1))
+}
+
+/// Starts loading the head of the pentagram list of the text's `i`-th
+/// distinct trigram in the layout pass 1 will scan (and the head of its
+/// pentagrams, read for the first entry when nothing beats it).
+#[inline]
+fn prefetch_lists<S: FeatureSource + ?Sized>(lex: &S, i: usize, scratch: &FeatureScratch) {
+    match (lex.scan_lexicon(), scratch.spans.get(i)) {
+        (Some(model), Some(&span)) => {
+            let (pairs, pentagrams) = model.scan_entries(span);
+            prefetch_list(pairs);
+            prefetch_list(&pentagrams[..pentagrams.len().min(1)]);
+        }
+        _ => prefetch_list(lex.pentagram_lists(scratch.distinct[i]).0),
+    }
 }
 
 /// For a text known by its `profile` (as in [`reextract_pairs`]): searches
@@ -477,14 +563,13 @@ pub(crate) fn research_bests<S: FeatureSource + ?Sized>(
     trigrams: &[u32],
     scratch: &mut FeatureScratch,
 ) -> Vec<(u32, u32)> {
-    scratch.load_profile(lex.n_trigrams(), profile);
+    scratch.load_profile(lex.n_trigrams(), profile, lex.scan_lexicon());
     let mut changes = Vec::new();
     for &t in trigrams {
         let Ok(i) = profile.binary_search_by_key(&t, |e| e.0) else {
             continue;
         };
-        let (list, appended) = lex.pentagram_lists(t);
-        let (best, extra) = best_pentagram(list, appended, scratch).unwrap_or((u32::MAX, u32::MAX));
+        let (best, extra) = best_pentagram(lex, t, scratch).unwrap_or((u32::MAX, u32::MAX));
         if best != profile[i].3 {
             changes.push((profile[i].3, best));
         }

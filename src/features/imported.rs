@@ -149,6 +149,7 @@ impl Lexicon {
             pent_df: vec![0u32; v.pentagrams.len()].into(),
             pent_keys: pent_keys.into(),
             records: Vec::new(),
+            scan: Default::default(),
         };
         lexicon.index_records();
         Ok(lexicon)

@@ -41,6 +41,17 @@ pub trait FeatureSource {
     /// The trigram indices at offsets 0, 1, 2 of pentagram `p`.
     fn pentagram_trigrams(&self, p: u32) -> [u32; 3];
 
+    /// The model lexicon whose [`ScanLists`](crate::features::lexicon::ScanLists)
+    /// are this source's pentagram lists, when it has them: extraction then
+    /// scans those (8-byte entries, byte counts by scan key) instead of
+    /// [`FeatureSource::pentagram_lists`]. `None` (the default, and the
+    /// stream's live lexicon, whose lists grow): the lists are scanned as
+    /// triples and byte counts are indexed by trigram.
+    #[inline]
+    fn scan_lexicon(&self) -> Option<&Lexicon> {
+        None
+    }
+
     /// Hint: trigram `t`'s column, status and pentagram list offsets will
     /// be read soon (extraction issues these ahead so that the cache misses
     /// of a document's trigrams overlap). No effect on results.
@@ -89,8 +100,16 @@ impl FeatureSource for Lexicon {
 
     #[inline]
     fn pentagram_lists(&self, t: u32) -> (&[u32], &[u32]) {
-        let [start, end] = self.records[t as usize].list;
-        (&self.pent_lists[3 * start as usize..3 * end as usize], &[])
+        let (start, end) = (
+            self.records[t as usize].list_start as usize,
+            self.records[t as usize + 1].list_start as usize,
+        );
+        (&self.pent_lists[3 * start..3 * end], &[])
+    }
+
+    #[inline]
+    fn scan_lexicon(&self) -> Option<&Lexicon> {
+        Some(self)
     }
 
     #[inline]

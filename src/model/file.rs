@@ -533,6 +533,7 @@ fn load_from_map(map: Arc<Mmap>) -> Result<Model> {
         pent_df: buf!("pentagram.df", Dtype::U32, [p]),
         pent_keys: buf!("pentagram.keys", Dtype::U64, [p, 2]),
         records: Vec::new(),
+        scan: Default::default(),
     };
     validate_lexicon(&lexicon, s.d)?;
     lexicon.index_records();

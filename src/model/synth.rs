@@ -218,6 +218,7 @@ pub fn synth_lexicon(opts: &SynthOptions) -> Result<Lexicon> {
         pent_df: pent_df.into(),
         pent_keys: pent_keys.into(),
         records: Vec::new(),
+        scan: Default::default(),
     };
     lexicon.index_records();
     Ok(lexicon)

@@ -18,8 +18,8 @@ use std::sync::LazyLock;
 
 use proptest::prelude::*;
 use scyth::features::{
-    FeatureKind, FeatureScratch, Lexicon, LexiconParams, NO_COLUMN, SparseRow, extract,
-    extract_pairs,
+    FeatureKind, FeaturePair, FeatureScratch, FeatureSource, Lexicon, LexiconParams, NO_COLUMN,
+    SparseRow, extract, extract_pairs,
 };
 use scyth::model::{Model, Precision, PredictScratch};
 use scyth::stats::{CorpusCounts, DocNgrams, ScoreParams, agr_value, nidf, score};
@@ -1153,12 +1153,75 @@ fn fresh_rows(lex: &Lexicon, texts: &[&str]) -> Vec<SparseRow> {
         .collect()
 }
 
+/// The same lexicon seen without its scan lists: extraction then scans the
+/// `pentagram_lists` triples with byte counts by trigram (the stream's
+/// path), where the model's lexicon scans its 8-byte scan lists with byte
+/// counts by scan key.
+struct TriplesOnly<'a>(&'a Lexicon);
+
+impl FeatureSource for TriplesOnly<'_> {
+    fn n_trigrams(&self) -> usize {
+        self.0.n_trigrams()
+    }
+    fn lookup_many(&self, keys: &[u64], out: &mut Vec<u32>) {
+        self.0.lookup_many(keys, out)
+    }
+    fn column(&self, t: u32) -> u32 {
+        FeatureSource::column(self.0, t)
+    }
+    fn is_white(&self, t: u32) -> bool {
+        FeatureSource::is_white(self.0, t)
+    }
+    fn agr_value(&self, t: u32) -> f32 {
+        FeatureSource::agr_value(self.0, t)
+    }
+    fn pentagram_lists(&self, t: u32) -> (&[u32], &[u32]) {
+        FeatureSource::pentagram_lists(self.0, t)
+    }
+    fn pentagram_trigrams(&self, p: u32) -> [u32; 3] {
+        FeatureSource::pentagram_trigrams(self.0, p)
+    }
+}
+
+/// Pairs as sorted (column, value bits, provenance).
+fn pair_bits(pairs: &[FeaturePair]) -> Vec<(u32, u32, String)> {
+    let mut v: Vec<_> = pairs
+        .iter()
+        .map(|p| (p.column, p.value.to_bits(), format!("{:?}", p.kind)))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 64,
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
+
+    /// Scanning a model lexicon's scan lists (scan keys, byte counts by
+    /// key) and scanning its triples (byte counts by trigram, or exact
+    /// counts once a trigram occurs more than 255 times) pick the same
+    /// best pentagrams: same pairs, same provenance, through one shared
+    /// scratch moving between both layouts and lexicons.
+    #[test]
+    fn prop_scan_lists_equal_triple_lists_64_cases(
+        steps in prop::collection::vec((0..3usize, 0..1000usize, 0..3usize), 1..24)
+    ) {
+        let pool = &*POOL;
+        let lexicons = &*LEXICONS;
+        let mut shared = FeatureScratch::default();
+        for (l, t, repeat) in steps {
+            // Repeat 2 makes some trigram occur over 255 times.
+            let text = pool[t % pool.len()].repeat([1, 3, 300][repeat]);
+            let lex = &lexicons[l];
+            let keyed = extract_pairs(lex, NFKC, &text, &mut shared);
+            let triples = extract_pairs(&TriplesOnly(lex), NFKC, &text, &mut shared);
+            prop_assert_eq!(pair_bits(&keyed), pair_bits(&triples), "lexicon {} text {}", l, t);
+        }
+    }
+
 
     /// A text's features do not depend on what the same scratch extracted
     /// before it, nor on which lexicon (of equal or different size) it served.

@@ -18,7 +18,7 @@ pub(super) fn scan_fast(list: &[u32], scratch: &FeatureScratch, best: &mut (u32,
             unsafe { avx512::scan_pentagrams(list, scratch, best) };
             return;
         }
-        SimdScan::Avx2 if scratch.narrow_ok => {
+        SimdScan::Avx2 if scratch.narrow_by_trigram() => {
             // SAFETY: AVX2 was detected.
             unsafe { avx2::scan_narrow(list, scratch, best) };
             return;
@@ -26,6 +26,55 @@ pub(super) fn scan_fast(list: &[u32], scratch: &FeatureScratch, best: &mut (u32,
         _ => {}
     }
     scan_pentagrams(list, scratch, best);
+}
+
+/// Moves `best` (entry index, extra count) to the first entry of `pairs`
+/// (two scan keys per entry) with a strictly larger extra count, the
+/// entry's two byte counts in `narrow` (indexed by scan key, with 3 bytes
+/// of padding past the largest key) added. The fastest scan this CPU has
+/// (AVX-512: 16 entries per step; AVX2: 8); same result as
+/// [`scan_pairs`].
+#[inline]
+pub(super) fn scan_pairs_fast(pairs: &[u32], narrow: &[u8], best: &mut (u32, u32)) {
+    #[cfg(target_arch = "x86_64")]
+    match simd_scan() {
+        SimdScan::Avx512 => {
+            // SAFETY: AVX-512F was detected.
+            unsafe { avx512::scan_pairs(pairs, narrow, best) };
+            return;
+        }
+        SimdScan::Avx2 => {
+            // SAFETY: AVX2 was detected.
+            unsafe { avx2::scan_pairs(pairs, narrow, best) };
+            return;
+        }
+        SimdScan::None => {}
+    }
+    scan_pairs(pairs, narrow, best);
+}
+
+/// The portable scan of [`scan_pairs_fast`]: entry by entry, a strict `>`
+/// keeping ties on the earliest.
+#[inline]
+fn scan_pairs(pairs: &[u32], narrow: &[u8], best: &mut (u32, u32)) {
+    for (i, entry) in pairs.chunks_exact(2).enumerate() {
+        let extra = narrow[entry[0] as usize] as u32 + narrow[entry[1] as usize] as u32;
+        if extra > best.1 {
+            *best = (i as u32, extra);
+        }
+    }
+}
+
+/// The SIMD scans gather 4 bytes per scan key with no per-lane bounds
+/// check: every key must have 4 bytes inside `narrow`. That holds by
+/// construction (a loaded lexicon's lists are validated, its scan keys are
+/// a permutation of its trigram indices, and the scratch table has one
+/// byte per trigram plus 3 of padding); debug builds check every key.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn check_keys(pairs: &[u32], narrow: &[u8]) {
+    debug_assert!(pairs.iter().all(|&k| (k as usize) + 4 <= narrow.len()));
+    assert!(narrow.len() >= 4, "byte-count table without its padding");
 }
 
 /// The SIMD scan this process uses.
@@ -77,7 +126,7 @@ mod avx2 {
     /// the maximum wins, as with the entry-by-entry strict `>`).
     #[target_feature(enable = "avx2")]
     pub(super) fn scan_narrow(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
-        debug_assert!(scratch.narrow_ok);
+        debug_assert!(scratch.narrow_by_trigram());
         let narrow = scratch.narrow.as_ptr() as *const i32;
         let bytes = _mm256_set1_epi32(0xFF);
         // Second words: v0 lanes 1, 4, 7 → 0..3; v1 lanes 2, 5 → 3..5;
@@ -165,6 +214,85 @@ mod avx2 {
             }
         }
     }
+
+    /// [`super::scan_pairs`], 8 entries (16 words, two vectors) per step:
+    /// the entries' first and second keys are moved into two vectors (one
+    /// shuffle and one lane-order fix each), their byte counts gathered,
+    /// and the lanes only looked at when one beats `best`.
+    ///
+    /// Every scan key of `pairs` must have 4 readable bytes in `narrow`
+    /// (see [`super::check_keys`]).
+    #[target_feature(enable = "avx2")]
+    pub(super) fn scan_pairs(pairs: &[u32], narrow: &[u8], best: &mut (u32, u32)) {
+        super::check_keys(pairs, narrow);
+        let table = narrow.as_ptr() as *const i32;
+        let bytes = _mm256_set1_epi32(0xFF);
+        let entries = pairs.len() / 2;
+        let mut at = 0;
+        while at < entries {
+            let chunk = &pairs[2 * at..2 * entries.min(at + 8)];
+            let p = chunk.as_ptr() as *const i32;
+            // Four steps ahead (256 bytes); a prefetch of any address has
+            // no side effects.
+            for line in 4..6 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
+            }
+            let n = chunk.len();
+            // A short last step is copied into zeroed words first, so all
+            // steps load two whole vectors.
+            let mut tail = [0i32; 16];
+            let src = if n == 16 {
+                p
+            } else {
+                for (t, &w) in tail.iter_mut().zip(chunk) {
+                    *t = w as i32;
+                }
+                tail.as_ptr()
+            };
+            // SAFETY: `src` points at 16 readable words (the chunk or `tail`).
+            let (v0, v1) = unsafe {
+                (
+                    _mm256_loadu_ps(src as *const f32),
+                    _mm256_loadu_ps(src.add(8) as *const f32),
+                )
+            };
+            // Even words of v0 and v1 interleaved by 128-bit half, then put
+            // back in entry order (64-bit lanes 0, 2, 1, 3).
+            let a = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_castps_si256(
+                _mm256_shuffle_ps::<0b10_00_10_00>(v0, v1),
+            ));
+            let b = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_castps_si256(
+                _mm256_shuffle_ps::<0b11_01_11_01>(v0, v1),
+            ));
+            // Lanes past the list's end read (and count) nothing.
+            let valid = _mm256_cmpgt_epi32(
+                _mm256_set1_epi32((n / 2) as i32),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            );
+            // SAFETY: every valid lane's key has 4 bytes inside `narrow`
+            // (`check_keys`); invalid lanes are not read.
+            let (ca, cb) = unsafe {
+                (
+                    _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), table, a, valid),
+                    _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), table, b, valid),
+                )
+            };
+            let extra = _mm256_add_epi32(_mm256_and_si256(ca, bytes), _mm256_and_si256(cb, bytes));
+            // Extras are at most 510, so the signed compare is exact.
+            let beats = _mm256_cmpgt_epi32(extra, _mm256_set1_epi32(best.1 as i32));
+            if _mm256_movemask_epi8(beats) != 0 {
+                let mut lanes_extra = [0u32; 8];
+                // SAFETY: 8 u32 are one vector.
+                unsafe { _mm256_storeu_si256(lanes_extra.as_mut_ptr() as *mut __m256i, extra) };
+                for (j, &e) in lanes_extra.iter().enumerate() {
+                    if e > best.1 {
+                        *best = ((at + j) as u32, e);
+                    }
+                }
+            }
+            at += 8;
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -218,7 +346,7 @@ mod avx512 {
     /// exact `u32` counts. Same result either way.
     #[target_feature(enable = "avx512f")]
     pub(super) fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
-        if scratch.narrow_ok {
+        if scratch.narrow_by_trigram() {
             scan_narrow(list, scratch, best);
         } else {
             scan_wide(list, scratch, best);
@@ -308,6 +436,68 @@ mod avx512 {
         }
     }
 
+    /// [`super::scan_pairs`], 16 entries (32 words, two vectors) per
+    /// step: the entries' first and second keys are moved into two vectors
+    /// by one two-source permute each, their byte counts gathered, and the
+    /// step's maximum only looked at when some lane beats `best` (then the
+    /// first lane with the maximum wins, as with the entry-by-entry strict
+    /// `>`).
+    ///
+    /// Every scan key of `pairs` must have 4 readable bytes in `narrow`
+    /// (see [`super::check_keys`]).
+    #[target_feature(enable = "avx512f")]
+    pub(super) fn scan_pairs(pairs: &[u32], narrow: &[u8], best: &mut (u32, u32)) {
+        super::check_keys(pairs, narrow);
+        const FIRST: [i32; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30];
+        const SECOND: [i32; 16] = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31];
+        let table = narrow.as_ptr() as *const i32;
+        let bytes = _mm512_set1_epi32(0xFF);
+        let (first, second) = (load(&FIRST), load(&SECOND));
+        let entries = pairs.len() / 2;
+        let mut at = 0;
+        while at < entries {
+            let n = (entries - at).min(16);
+            let p = pairs[2 * at..].as_ptr() as *const i32;
+            // Four steps ahead (512 bytes): two lines per step (a prefetch
+            // of any address has no side effects).
+            for line in 8..10 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
+            }
+            let words = |from: usize| -> u16 {
+                match (2 * n).saturating_sub(from) {
+                    0 => 0,
+                    m if m >= 16 => u16::MAX,
+                    m => (1u16 << m) - 1,
+                }
+            };
+            // SAFETY: the masks cover exactly the step's 2n words.
+            let (v0, v1) = unsafe {
+                (
+                    _mm512_maskz_loadu_epi32(words(0), p),
+                    _mm512_maskz_loadu_epi32(words(16), p.wrapping_add(16)),
+                )
+            };
+            let valid: u16 = if n == 16 { u16::MAX } else { (1u16 << n) - 1 };
+            let a = _mm512_permutex2var_epi32(v0, first, v1);
+            let b = _mm512_permutex2var_epi32(v0, second, v1);
+            // SAFETY: every valid lane's key has 4 bytes inside `narrow`
+            // (`check_keys`); invalid lanes are not read (and count 0).
+            let (ca, cb) = unsafe {
+                (
+                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, a, table),
+                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, b, table),
+                )
+            };
+            let extra = _mm512_add_epi32(_mm512_and_si512(ca, bytes), _mm512_and_si512(cb, bytes));
+            if _mm512_cmpgt_epu32_mask(extra, _mm512_set1_epi32(best.1 as i32)) != 0 {
+                let max = _mm512_reduce_max_epu32(extra);
+                let lanes = _mm512_cmpeq_epi32_mask(extra, _mm512_set1_epi32(max as i32));
+                *best = ((at + lanes.trailing_zeros() as usize) as u32, max);
+            }
+            at += 16;
+        }
+    }
+
     /// The scan when every count fits a byte: the two other trigrams'
     /// counts are gathered straight from [`FeatureScratch::narrow`] (0 for
     /// absent trigrams; a megabyte-sized table that stays in L2), two
@@ -386,7 +576,7 @@ mod avx512 {
 /// follow-up reads), else filtered `u32` counts.
 #[inline]
 fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
-    if scratch.narrow_ok {
+    if scratch.narrow_by_trigram() {
         let narrow = &scratch.narrow;
         for entry in list.chunks_exact(3) {
             let extra = narrow[entry[1] as usize] as u32 + narrow[entry[2] as usize] as u32;
@@ -428,7 +618,7 @@ mod tests {
             }
             s.counts[t as usize] += 1 + (k % 3) as u32;
         }
-        s.fill_narrow();
+        s.fill_narrow(None);
         s
     }
 
@@ -487,7 +677,7 @@ mod tests {
             scan_fast(&list, &s, &mut fast);
             prop_assert_eq!(fast, want);
             #[cfg(target_arch = "x86_64")]
-            if is_x86_feature_detected!("avx2") && s.narrow_ok {
+            if is_x86_feature_detected!("avx2") && s.narrow_by_trigram() {
                 let mut eight = (u32::MAX, start_extra);
                 // SAFETY: AVX2 was detected.
                 unsafe { avx2::scan_narrow(&list, &s, &mut eight) };
@@ -512,6 +702,54 @@ mod tests {
                 // SAFETY: AVX-512F was detected.
                 unsafe { avx512::scan_pentagrams(&list, &s, &mut exact) };
                 prop_assert_eq!(exact, want);
+            }
+        }
+
+        /// The pair scans (portable, AVX2 and AVX-512 when this CPU has
+        /// them) pick the same entry and extra as the definition, for
+        /// lists of any length (tails shorter than a step included), any
+        /// starting best, and byte counts up to 255.
+        #[test]
+        fn pair_scans_equal_the_definition(
+            n_entries in 0usize..120,
+            n_keys in 1usize..200,
+            start in 0u32..3,
+            seed in any::<u64>(),
+        ) {
+            let mut state = seed | 1;
+            let mut next = || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
+            // Byte counts: mostly 0, some small, a few up to 255.
+            let mut narrow: Vec<u8> = (0..n_keys)
+                .map(|_| match next() % 8 { 0 => (next() % 256) as u8, 1 | 2 => (next() % 4) as u8, _ => 0 })
+                .collect();
+            narrow.extend([0xAB; 3]);
+            let pairs: Vec<u32> = (0..2 * n_entries).map(|_| (next() % n_keys as u64) as u32).collect();
+            let mut want = (u32::MAX, start);
+            for (i, e) in pairs.chunks_exact(2).enumerate() {
+                let extra = narrow[e[0] as usize] as u32 + narrow[e[1] as usize] as u32;
+                if extra > want.1 {
+                    want = (i as u32, extra);
+                }
+            }
+            let mut got = (u32::MAX, start);
+            scan_pairs(&pairs, &narrow, &mut got);
+            prop_assert_eq!(got, want);
+            let mut fast = (u32::MAX, start);
+            scan_pairs_fast(&pairs, &narrow, &mut fast);
+            prop_assert_eq!(fast, want);
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx2") {
+                let mut eight = (u32::MAX, start);
+                // SAFETY: AVX2 was detected.
+                unsafe { avx2::scan_pairs(&pairs, &narrow, &mut eight) };
+                prop_assert_eq!(eight, want);
+            }
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx512f") {
+                let mut sixteen = (u32::MAX, start);
+                // SAFETY: AVX-512F was detected.
+                unsafe { avx512::scan_pairs(&pairs, &narrow, &mut sixteen) };
+                prop_assert_eq!(sixteen, want);
             }
         }
     }
