@@ -522,17 +522,17 @@ fn best_pentagram<S: FeatureSource + ?Sized>(
 }
 
 /// [`best_pentagram`] over the scan-list entries `span` of `model` (byte
-/// counts by scan key): entry 0 is the best until a later entry beats it.
+/// counts by scan key). Starting from entry 0 with extra 0 and scanning
+/// every entry with a strict `>` is the definition: entry 0 stays the best
+/// unless a later entry beats its extra.
 #[inline]
 fn best_in_span(model: &Lexicon, span: (u32, u32), scratch: &FeatureScratch) -> Option<(u32, u32)> {
     let (pairs, pentagrams) = model.scan_entries(span);
-    let first = pairs.first_chunk::<2>()?;
-    let narrow = &scratch.narrow;
-    let mut best = (
-        0,
-        narrow[first[0] as usize] as u32 + narrow[first[1] as usize] as u32,
-    );
-    scan_pairs_fast(pairs, narrow, &mut best);
+    if pentagrams.is_empty() {
+        return None;
+    }
+    let mut best = (0, 0);
+    scan_pairs_fast(pairs, &scratch.narrow, &mut best);
     Some((pentagrams[best.0 as usize], best.1))
 }
 
