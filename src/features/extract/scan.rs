@@ -150,17 +150,8 @@ mod avx2 {
                 _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
             }
             let n = chunk.len();
-            // A short last step is copied into zeroed words first, so all
-            // steps load three whole vectors.
             let mut tail = [0i32; 24];
-            let src = if n == 24 {
-                p
-            } else {
-                for (t, &w) in tail.iter_mut().zip(chunk) {
-                    *t = w as i32;
-                }
-                tail.as_ptr()
-            };
+            let src = step_words(chunk, 24, &mut tail);
             // SAFETY: `src` points at 24 readable words (the chunk or `tail`).
             let (v0, v1, v2) = unsafe {
                 (
@@ -238,17 +229,8 @@ mod avx2 {
                 _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(16 * line) as *const i8);
             }
             let n = chunk.len();
-            // A short last step is copied into zeroed words first, so all
-            // steps load two whole vectors.
-            let mut tail = [0i32; 16];
-            let src = if n == 16 {
-                p
-            } else {
-                for (t, &w) in tail.iter_mut().zip(chunk) {
-                    *t = w as i32;
-                }
-                tail.as_ptr()
-            };
+            let mut tail = [0i32; 24];
+            let src = step_words(chunk, 16, &mut tail);
             // SAFETY: `src` points at 16 readable words (the chunk or `tail`).
             let (v0, v1) = unsafe {
                 (
@@ -292,6 +274,21 @@ mod avx2 {
             }
             at += 8;
         }
+    }
+
+    /// The words of one step: `chunk` itself when it holds all `full`
+    /// words, else a copy in `tail` padded with zeros (a short last step),
+    /// so every step loads whole vectors. Padding lanes are masked out of
+    /// the gathers by the callers.
+    #[inline]
+    fn step_words(chunk: &[u32], full: usize, tail: &mut [i32; 24]) -> *const i32 {
+        if chunk.len() == full {
+            return chunk.as_ptr() as *const i32;
+        }
+        for (t, &w) in tail.iter_mut().zip(chunk) {
+            *t = w as i32;
+        }
+        tail.as_ptr()
     }
 }
 
