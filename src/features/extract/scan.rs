@@ -128,7 +128,6 @@ mod avx2 {
     pub(super) fn scan_narrow(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
         debug_assert!(scratch.narrow_by_trigram());
         let narrow = scratch.narrow.as_ptr() as *const i32;
-        let bytes = _mm256_set1_epi32(0xFF);
         // Second words: v0 lanes 1, 4, 7 → 0..3; v1 lanes 2, 5 → 3..5;
         // v2 lanes 0, 3, 6 → 5..8. Third words: v0 lanes 2, 5 → 0..2; v1
         // lanes 0, 3, 6 → 2..5; v2 lanes 1, 4, 7 → 5..8.
@@ -174,35 +173,9 @@ mod avx2 {
                 ),
                 _mm256_permutevar8x32_epi32(v2, b2),
             );
-            // Lanes past the list's end read (and count) nothing.
-            let lanes = (n / 3) as i32;
-            let valid = _mm256_cmpgt_epi32(
-                _mm256_set1_epi32(lanes),
-                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-            );
-            // SAFETY: every valid lane index is a trigram index of this
-            // lexicon and `narrow` has 3 bytes past the last one, so each
-            // 4-byte read is inside it; invalid lanes are not read.
-            let (ca, cb) = unsafe {
-                (
-                    _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), narrow, a, valid),
-                    _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), narrow, b, valid),
-                )
-            };
-            let extra = _mm256_add_epi32(_mm256_and_si256(ca, bytes), _mm256_and_si256(cb, bytes));
-            // Extras are at most 510, so the signed compare is exact.
-            let beats = _mm256_cmpgt_epi32(extra, _mm256_set1_epi32(best.1 as i32));
-            if _mm256_movemask_epi8(beats) == 0 {
-                continue;
-            }
-            let mut lanes_extra = [0u32; 8];
-            // SAFETY: 8 u32 are one vector.
-            unsafe { _mm256_storeu_si256(lanes_extra.as_mut_ptr() as *mut __m256i, extra) };
-            for (j, &e) in lanes_extra.iter().enumerate() {
-                if e > best.1 {
-                    *best = (chunk[3 * j], e);
-                }
-            }
+            // Every lane index is a trigram index of this lexicon and
+            // `narrow` has 3 bytes past the last one.
+            step_best(a, b, n / 3, narrow, best, |j| chunk[3 * j]);
         }
     }
 
@@ -217,7 +190,6 @@ mod avx2 {
     pub(super) fn scan_pairs(pairs: &[u32], narrow: &[u8], best: &mut (u32, u32)) {
         super::check_keys(pairs, narrow);
         let table = narrow.as_ptr() as *const i32;
-        let bytes = _mm256_set1_epi32(0xFF);
         let entries = pairs.len() / 2;
         let mut at = 0;
         while at < entries {
@@ -246,33 +218,54 @@ mod avx2 {
             let b = _mm256_permute4x64_epi64::<0b11_01_10_00>(_mm256_castps_si256(
                 _mm256_shuffle_ps::<0b11_01_11_01>(v0, v1),
             ));
-            // Lanes past the list's end read (and count) nothing.
-            let valid = _mm256_cmpgt_epi32(
-                _mm256_set1_epi32((n / 2) as i32),
-                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-            );
-            // SAFETY: every valid lane's key has 4 bytes inside `narrow`
-            // (`check_keys`); invalid lanes are not read.
-            let (ca, cb) = unsafe {
-                (
-                    _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), table, a, valid),
-                    _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), table, b, valid),
-                )
-            };
-            let extra = _mm256_add_epi32(_mm256_and_si256(ca, bytes), _mm256_and_si256(cb, bytes));
-            // Extras are at most 510, so the signed compare is exact.
-            let beats = _mm256_cmpgt_epi32(extra, _mm256_set1_epi32(best.1 as i32));
-            if _mm256_movemask_epi8(beats) != 0 {
-                let mut lanes_extra = [0u32; 8];
-                // SAFETY: 8 u32 are one vector.
-                unsafe { _mm256_storeu_si256(lanes_extra.as_mut_ptr() as *mut __m256i, extra) };
-                for (j, &e) in lanes_extra.iter().enumerate() {
-                    if e > best.1 {
-                        *best = ((at + j) as u32, e);
-                    }
-                }
-            }
+            // Every lane's key has 4 bytes inside `narrow` (`check_keys`).
+            step_best(a, b, n / 2, table, best, |j| (at + j) as u32);
             at += 8;
+        }
+    }
+
+    /// One step of the AVX2 scans: the byte counts of the first `lanes`
+    /// lanes' two other trigrams (`a`, `b`) are gathered from `table` and
+    /// added (lanes past the list's end read and count nothing), and each
+    /// lane that beats `best`, in lane order with a strict `>`, becomes the
+    /// best as `(id_of(lane), extra)`. Every gathered index must have 4
+    /// readable bytes in `table`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn step_best(
+        a: __m256i,
+        b: __m256i,
+        lanes: usize,
+        table: *const i32,
+        best: &mut (u32, u32),
+        id_of: impl Fn(usize) -> u32,
+    ) {
+        let valid = _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(lanes as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        );
+        // SAFETY: the callers' indices have 4 bytes inside the table;
+        // invalid lanes are not read.
+        let (ca, cb) = unsafe {
+            (
+                _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), table, a, valid),
+                _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), table, b, valid),
+            )
+        };
+        let bytes = _mm256_set1_epi32(0xFF);
+        let extra = _mm256_add_epi32(_mm256_and_si256(ca, bytes), _mm256_and_si256(cb, bytes));
+        // Extras are at most 510, so the signed compare is exact.
+        let beats = _mm256_cmpgt_epi32(extra, _mm256_set1_epi32(best.1 as i32));
+        if _mm256_movemask_epi8(beats) == 0 {
+            return;
+        }
+        let mut lanes_extra = [0u32; 8];
+        // SAFETY: 8 u32 are one vector.
+        unsafe { _mm256_storeu_si256(lanes_extra.as_mut_ptr() as *mut __m256i, extra) };
+        for (j, &e) in lanes_extra.iter().enumerate() {
+            if e > best.1 {
+                *best = (id_of(j), e);
+            }
         }
     }
 
@@ -420,17 +413,42 @@ mod avx512 {
                 16 => u16::MAX,
                 m => (1u16 << m) - 1,
             };
-            let Some(extra) = extra_of(a, b, valid) else {
-                continue;
-            };
-            if _mm512_cmpgt_epu32_mask(extra, _mm512_set1_epi32(best.1 as i32)) == 0 {
-                continue;
+            if let Some(extra) = extra_of(a, b, valid) {
+                step_best(extra, best, |j| chunk[3 * j]);
             }
-            let max = _mm512_reduce_max_epu32(extra);
-            let first = _mm512_cmpeq_epi32_mask(extra, _mm512_set1_epi32(max as i32));
-            let j = first.trailing_zeros() as usize;
-            *best = (chunk[3 * j], max);
         }
+    }
+
+    /// When some lane of `extra` beats `best`, the first lane with the
+    /// step's maximum becomes the best as `(id_of(lane), maximum)`: where
+    /// the entry-by-entry scan with a strict `>` ends up too.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn step_best(extra: __m512i, best: &mut (u32, u32), id_of: impl Fn(usize) -> u32) {
+        if _mm512_cmpgt_epu32_mask(extra, _mm512_set1_epi32(best.1 as i32)) == 0 {
+            return;
+        }
+        let max = _mm512_reduce_max_epu32(extra);
+        let first = _mm512_cmpeq_epi32_mask(extra, _mm512_set1_epi32(max as i32));
+        *best = (id_of(first.trailing_zeros() as usize), max);
+    }
+
+    /// The byte counts of the `valid` lanes' two other trigrams (`a`, `b`)
+    /// gathered from `table` and added (0 in the other lanes, which are
+    /// not read). Every valid lane's index must have 4 readable bytes in
+    /// `table`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn byte_extras(a: __m512i, b: __m512i, valid: u16, table: *const i32) -> __m512i {
+        // SAFETY: the callers' valid indices have 4 bytes inside the table.
+        let (ca, cb) = unsafe {
+            (
+                _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, a, table),
+                _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, b, table),
+            )
+        };
+        let bytes = _mm512_set1_epi32(0xFF);
+        _mm512_add_epi32(_mm512_and_si512(ca, bytes), _mm512_and_si512(cb, bytes))
     }
 
     /// [`super::scan_pairs`], 16 entries (32 words, two vectors) per
@@ -448,7 +466,6 @@ mod avx512 {
         const FIRST: [i32; 16] = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30];
         const SECOND: [i32; 16] = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31];
         let table = narrow.as_ptr() as *const i32;
-        let bytes = _mm512_set1_epi32(0xFF);
         let (first, second) = (load(&FIRST), load(&SECOND));
         let entries = pairs.len() / 2;
         let mut at = 0;
@@ -477,20 +494,10 @@ mod avx512 {
             let valid: u16 = if n == 16 { u16::MAX } else { (1u16 << n) - 1 };
             let a = _mm512_permutex2var_epi32(v0, first, v1);
             let b = _mm512_permutex2var_epi32(v0, second, v1);
-            // SAFETY: every valid lane's key has 4 bytes inside `narrow`
-            // (`check_keys`); invalid lanes are not read (and count 0).
-            let (ca, cb) = unsafe {
-                (
-                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, a, table),
-                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, b, table),
-                )
-            };
-            let extra = _mm512_add_epi32(_mm512_and_si512(ca, bytes), _mm512_and_si512(cb, bytes));
-            if _mm512_cmpgt_epu32_mask(extra, _mm512_set1_epi32(best.1 as i32)) != 0 {
-                let max = _mm512_reduce_max_epu32(extra);
-                let lanes = _mm512_cmpeq_epi32_mask(extra, _mm512_set1_epi32(max as i32));
-                *best = ((at + lanes.trailing_zeros() as usize) as u32, max);
-            }
+            // Every valid lane's key has 4 bytes inside `narrow`
+            // (`check_keys`).
+            let extra = byte_extras(a, b, valid, table);
+            step_best(extra, best, |j| (at + j) as u32);
             at += 16;
         }
     }
@@ -502,21 +509,10 @@ mod avx512 {
     #[target_feature(enable = "avx512f")]
     fn scan_narrow(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
         let narrow = scratch.narrow.as_ptr() as *const i32;
-        let bytes = _mm512_set1_epi32(0xFF);
+        // Every lane index is a trigram index of this lexicon and `narrow`
+        // has 3 bytes past the last one.
         scan_steps(list, best, |a, b, valid| {
-            // SAFETY: every lane index is a trigram index of this lexicon
-            // and `narrow` has 3 bytes past the last one, so each 4-byte
-            // read is inside it (only valid lanes are read).
-            let (ca, cb) = unsafe {
-                (
-                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, a, narrow),
-                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), valid, b, narrow),
-                )
-            };
-            Some(_mm512_add_epi32(
-                _mm512_and_si512(ca, bytes),
-                _mm512_and_si512(cb, bytes),
-            ))
+            Some(byte_extras(a, b, valid, narrow))
         });
     }
 
