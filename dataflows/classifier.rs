@@ -332,6 +332,9 @@ impl Classifier {
         let (base_docs, base_max) = (base.n_docs, base.df_max);
         let params = base.params.score;
         let old_max = self.live.df_max();
+        // Every held document's bests were updated for the previous
+        // epoch's removals: their pentagram indices are free again.
+        self.live.recycle_removed();
         let mut n_docs = None;
         let mut df_max = None;
         let mut dfs: FxHashMap<u64, u32> = FxHashMap::default();

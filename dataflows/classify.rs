@@ -26,7 +26,6 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::{Broadcast, Map};
 
-use super::aggregate::aggregate_per_time;
 use super::classifier::{Classification, Classifier, EpochReport, StatChange};
 use super::stats::{df_max, distinct_trigrams, document_count, document_frequencies};
 use crate::features::live::PentagramIndex;
@@ -144,20 +143,21 @@ pub fn statistics<'scope>(
             .filter(move |(_, p)| !known.contains_key(&p.0))
             .map(move |(pos, p)| (p.0, rank(seq, pos)))
     });
+    // One reduction per pentagram gives both its df (the documents holding
+    // it: one rank per document, so the multiplicities summed) and its
+    // first appearance (values arrive sorted: the first rank), so the
+    // occurrences are arranged once, with no second count or join.
     let min_df = shared.model.lexicon.params.pent_min_df as isize;
-    let known_new = aggregate_per_time(occurrences.clone().map(|(p, _)| p))
-        .count()
-        .filter(move |(_, df)| *df >= min_df)
-        .map(|(p, _)| (p, ()));
-    let first_seen = occurrences.reduce(|_p, ranks, out: &mut Vec<(u128, isize)>| {
-        // Values arrive sorted: the first is the earliest appearance.
-        if let Some((first, _)) = ranks.first() {
-            out.push((**first, 1));
-        }
-    });
-    let pentagrams = first_seen
-        .join(known_new)
-        .map(|(p, (rank, ()))| StatChange::Pentagram(p, rank));
+    let pentagrams = occurrences
+        .reduce(move |_p, ranks, out: &mut Vec<(u128, isize)>| {
+            let df: isize = ranks.iter().map(|(_, diff)| diff).sum();
+            if df >= min_df
+                && let Some((first, _)) = ranks.first()
+            {
+                out.push((**first, 1));
+            }
+        })
+        .map(|(p, rank)| StatChange::Pentagram(p, rank));
 
     n.concat(max).concat(df).concat(pentagrams)
 }

@@ -49,6 +49,12 @@ struct Appended {
     ranks: Vec<u128>,
     /// Per trigram: ranks (ascending) and the matching list triples.
     lists: FxHashMap<u32, (Vec<u128>, Vec<u32>)>,
+    /// Indices of removed pentagrams that insertions may reuse (see
+    /// [`LiveLexicon::recycle_removed`]).
+    free: Vec<u32>,
+    /// Indices removed since the last [`LiveLexicon::recycle_removed`]:
+    /// still named by profiles until the stream has updated them.
+    released: Vec<u32>,
 }
 
 /// A model's lexicon with live statistics. See the module documentation.
@@ -226,10 +232,20 @@ impl LiveLexicon {
             return None;
         }
         let tris = p.trigrams().map(|t| self.index_or_insert(t.0));
-        let id = (self.base.n_pentagrams() + self.appended.trigrams.len()) as u32;
+        let n = self.base.n_pentagrams();
+        let id = match self.appended.free.pop() {
+            Some(id) => {
+                self.appended.trigrams[id as usize - n] = tris;
+                self.appended.ranks[id as usize - n] = rank;
+                id
+            }
+            None => {
+                self.appended.trigrams.push(tris);
+                self.appended.ranks.push(rank);
+                (n + self.appended.trigrams.len() - 1) as u32
+            }
+        };
         self.appended.index.insert(p.0, id);
-        self.appended.trigrams.push(tris);
-        self.appended.ranks.push(rank);
         for (t, a, b) in pentagram_members(tris).into_iter().flatten() {
             let (ranks, triples) = self.appended.lists.entry(t).or_default();
             let at = ranks.partition_point(|&r| r < rank);
@@ -240,10 +256,13 @@ impl LiveLexicon {
     }
 
     /// Makes an appended pentagram unknown again (its documents left the
-    /// stream). Returns its trigram indices when it was known. Its index is
-    /// not reused; it simply leaves every list.
+    /// stream). Returns its trigram indices when it was known. It leaves
+    /// every list; its index keeps naming its trigrams and rank (so bests
+    /// that named it can still be patched out) until the next
+    /// [`LiveLexicon::recycle_removed`] lets an insertion reuse it.
     pub fn remove_pentagram(&mut self, p: Pentagram) -> Option<[u32; 3]> {
         let id = self.appended.index.remove(&p.0)?;
+        self.appended.released.push(id);
         let k = id as usize - self.base.n_pentagrams();
         let (tris, rank) = (self.appended.trigrams[k], self.appended.ranks[k]);
         for (t, _, _) in pentagram_members(tris).into_iter().flatten() {
@@ -258,6 +277,25 @@ impl LiveLexicon {
             }
         }
         Some(tris)
+    }
+
+    /// Lets insertions reuse the indices of the pentagrams removed since
+    /// the last call. Call it only when nothing names them any more: the
+    /// stream calls it at the start of an epoch, after every held
+    /// document's best pentagrams were updated for the previous epoch's
+    /// removals. Without it, every pentagram that moves in list order (its
+    /// first documents leave a windowed stream) would take a new index for
+    /// good, and the pentagram tables would grow with the length of the
+    /// stream instead of with what it holds.
+    pub fn recycle_removed(&mut self) {
+        let released = std::mem::take(&mut self.appended.released);
+        self.appended.free.extend(released);
+    }
+
+    /// Number of pentagram indices ever allocated beyond the model's (held
+    /// and free), for reports and tests of the bound.
+    pub fn appended_capacity(&self) -> usize {
+        self.appended.trigrams.len()
     }
 
     /// The index of an appended (stream-known) pentagram.
