@@ -443,6 +443,85 @@ pub(crate) mod tests {
         row
     }
 
+    /// A windowed stream moves pentagrams again and again (removed, then
+    /// inserted under a later rank). Removed indices keep naming their
+    /// trigrams until [`LiveLexicon::recycle_removed`], are reused after it,
+    /// and the lists stay exactly those of a lexicon built from scratch with
+    /// the final ranks, while the index table stays as large as the most
+    /// pentagrams ever known at once (not the number of moves).
+    #[test]
+    fn moved_pentagrams_reuse_indices_and_keep_lists_exact() {
+        let params = LexiconParams {
+            pent_min_df: 2,
+            ..LexiconParams::default()
+        };
+        let base = Arc::new(Lexicon::build(&counts(&texts(7, 6, 14)), &params));
+        let index = Arc::new(pentagram_index(&base));
+        let stream_counts = counts(&texts(1007, 8, 16));
+        let pents: Vec<Pentagram> = stream_counts
+            .pentagrams
+            .keys()
+            .copied()
+            .filter(|p| !index.contains_key(&p.0))
+            .collect();
+        assert!(pents.len() >= 20, "{} pentagrams", pents.len());
+        let mut live = LiveLexicon::new(base.clone(), index.clone());
+        let mut ranks: Vec<u128> = (0..pents.len() as u128).collect();
+        for (p, &r) in pents.iter().zip(&ranks) {
+            live.insert_pentagram(*p, r);
+        }
+        let most = live.appended_capacity();
+        for round in 1..=30u128 {
+            // A third of the pentagrams move to the end of the order.
+            let n = pents.len() as u128;
+            for (k, p) in pents
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| k % 3 == round as usize % 3)
+            {
+                let id = live.appended_id(*p).expect("known");
+                let tris = live.remove_pentagram(*p).expect("removed");
+                // Still names its trigrams until recycled.
+                assert_eq!(live.pentagram_trigrams(id), tris);
+                ranks[k] = round * n + k as u128;
+                live.insert_pentagram(*p, ranks[k]);
+                assert_ne!(live.appended_id(*p), Some(id), "reused within the epoch");
+            }
+            live.recycle_removed();
+        }
+        assert!(
+            live.appended_capacity() <= most + pents.len(),
+            "{} indices for {} pentagrams",
+            live.appended_capacity(),
+            pents.len()
+        );
+        let mut fresh = LiveLexicon::new(base, index);
+        let mut order: Vec<(u128, Pentagram)> =
+            ranks.iter().copied().zip(pents.iter().copied()).collect();
+        order.sort_unstable();
+        for &(r, p) in &order {
+            fresh.insert_pentagram(p, r);
+        }
+        // Trigrams the model never saw take indices in insertion order, so
+        // the two lexicons are compared by packed trigram.
+        let list = |live: &LiveLexicon, key: u64| -> Vec<[u64; 5]> {
+            let t = live.index_of(key).expect("indexed");
+            let (_, appended) = live.pentagram_lists(t);
+            appended
+                .chunks_exact(3)
+                .map(|e| {
+                    let [a, b, c] = live.pentagram_trigrams(e[0]).map(|u| live.key(u));
+                    [a, b, c, live.key(e[1]), live.key(e[2])]
+                })
+                .collect()
+        };
+        assert_eq!(live.n_trigrams(), fresh.n_trigrams());
+        for t in 0..live.n_trigrams() as u32 {
+            let key = live.key(t);
+            assert_eq!(list(&live, key), list(&fresh, key), "trigram {key:x}");
+        }
+    }
+
     /// Re-extraction from a kept profile, re-searching only the lists that
     /// changed, equals a full extraction of the text after pentagrams
     /// become known (before and after the existing ones in rank order) or
