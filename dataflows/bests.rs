@@ -40,6 +40,43 @@ pub struct ListChanges {
     touched_list: Vec<u32>,
 }
 
+/// The occurrence counts of one profile at a time, by trigram index: what
+/// [`ListChanges::update`] reads for every inserted entry it scores (a
+/// binary search of the profile per partner was half its time). Loaded
+/// only for a profile that has entries to score, cleared after.
+#[derive(Debug, Default)]
+pub struct ProfileCounts {
+    counts: Vec<u32>,
+    loaded: Vec<u32>,
+}
+
+impl ProfileCounts {
+    fn load(&mut self, profile: &[ProfileEntry]) {
+        if let Some(&(last, ..)) = profile.last()
+            && self.counts.len() <= last as usize
+        {
+            // Profiles are sorted by trigram: the last is the largest.
+            self.counts
+                .resize((last as usize + 1).next_power_of_two(), 0);
+        }
+        for &(t, count, _, _) in profile {
+            self.counts[t as usize] = count;
+            self.loaded.push(t);
+        }
+    }
+
+    fn clear(&mut self) {
+        for t in self.loaded.drain(..) {
+            self.counts[t as usize] = 0;
+        }
+    }
+
+    #[inline]
+    fn get(&self, t: u32) -> u32 {
+        self.counts.get(t as usize).copied().unwrap_or(0)
+    }
+}
+
 /// What [`ListChanges::update`] did to a profile.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct BestUpdate {
@@ -117,16 +154,18 @@ impl ListChanges {
     /// valid for the lists before this epoch's changes) to the lists after
     /// them, except for the trigrams listed in the result's `research`
     /// (their old best left; the caller searches their lists again).
-    pub fn update(&self, live: &LiveLexicon, profile: &mut [ProfileEntry]) -> BestUpdate {
+    /// `counts` is scratch (empty between calls).
+    pub fn update(
+        &self,
+        live: &LiveLexicon,
+        profile: &mut [ProfileEntry],
+        counts: &mut ProfileCounts,
+    ) -> BestUpdate {
         let mut out = BestUpdate::default();
         if self.is_empty() {
             return out;
         }
-        let count = |profile: &[ProfileEntry], t: u32| {
-            profile
-                .binary_search_by_key(&t, |e| e.0)
-                .map_or(0, |i| profile[i].1)
-        };
+        let mut loaded = false;
         for i in 0..profile.len() {
             let (t, _, extra, id) = profile[i];
             if !self.is_touched(t) {
@@ -141,9 +180,13 @@ impl ListChanges {
             };
             // (pentagram, extra, position key); `None` keys (model
             // entries) come before every appended entry.
+            if !loaded {
+                counts.load(profile);
+                loaded = true;
+            }
             let mut best = (id != u32::MAX).then(|| (id, extra, live.list_key(id)));
             for &(rank, p, a, b) in entries {
-                let e = count(profile, a) + count(profile, b);
+                let e = counts.get(a) + counts.get(b);
                 let wins = match best {
                     None => true,
                     Some((_, be, bk)) => e > be || (e == be && Some(rank) < bk),
@@ -160,6 +203,7 @@ impl ListChanges {
                 out.changes.push((id, p));
             }
         }
+        counts.clear();
         out
     }
 }
@@ -270,10 +314,11 @@ mod tests {
                 }
             }
             changes.finish();
+            let mut scratch = ProfileCounts::default();
             for profile in &mut profiles {
                 let mut want = profile.clone();
                 rescan(&live, &mut want);
-                let update = changes.update(&live, profile);
+                let update = changes.update(&live, profile, &mut scratch);
                 for &t in &update.research {
                     let i = profile.binary_search_by_key(&t, |e| e.0).expect("held");
                     let (p, e) = best_by_scan(&live, profile, t);

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
-use super::bests::ListChanges;
+use super::bests::{ListChanges, ProfileCounts};
 use super::docrow::DocRow;
 use crate::features::extract::research_bests;
 use crate::features::live::PentagramIndex;
@@ -162,6 +162,8 @@ pub struct Classifier {
     scale_sensitive: FxHashSet<u64>,
     /// The pentagram list changes of the current epoch.
     lists: ListChanges,
+    /// Scratch counts for [`ListChanges::update`].
+    profile_counts: ProfileCounts,
     features: FeatureScratch,
     predict: PredictScratch,
     codes: Vec<i32>,
@@ -195,6 +197,7 @@ impl Classifier {
             agr_index: FxHashMap::default(),
             scale_sensitive: FxHashSet::default(),
             lists: ListChanges::default(),
+            profile_counts: ProfileCounts::default(),
             features: FeatureScratch::default(),
             predict: PredictScratch::default(),
             codes: Vec::new(),
@@ -340,7 +343,12 @@ impl Classifier {
         let mut dfs: FxHashMap<u64, u32> = FxHashMap::default();
         let mut pents_in: Vec<(u128, u128)> = Vec::new();
         let mut pents_out: Vec<u128> = Vec::new();
-        for (change, diff) in consolidate(stats) {
+        // Each key's change reaches this worker once per epoch (a
+        // retraction of the old total and the new total, from the one
+        // operator and worker that owns the key), and every arm below gives
+        // the same result in either order: no consolidation (a sort of
+        // every change) is needed.
+        for (change, diff) in stats {
             match (change, diff > 0) {
                 (StatChange::Docs(n), true) => n_docs = Some(n),
                 (StatChange::Docs(_), false) => {
@@ -436,6 +444,9 @@ impl Classifier {
         // Rule 2: pentagrams that left, entered or moved in list order
         // (a move leaves under its old index and enters under a new one).
         self.lists.clear();
+        // Removal order decides which indices insertions reuse: keep it
+        // independent of the order in which the workers' changes arrived.
+        pents_out.sort_unstable();
         for p in pents_out {
             let p = Pentagram(p);
             let id = self.live.appended_id(p);
@@ -459,7 +470,9 @@ impl Classifier {
         self.lists.finish();
         if !self.lists.is_empty() {
             for (&seq, doc) in self.docs.iter_mut() {
-                let update = self.lists.update(&self.live, &mut doc.profile);
+                let update =
+                    self.lists
+                        .update(&self.live, &mut doc.profile, &mut self.profile_counts);
                 if !update.research.is_empty() {
                     work.research.insert(seq, update.research);
                 }
