@@ -340,7 +340,9 @@ impl Classifier {
         self.live.recycle_removed();
         let mut n_docs = None;
         let mut df_max = None;
-        let mut dfs: FxHashMap<u64, u32> = FxHashMap::default();
+        // New df per packed trigram; `None`: the model's own (looked up
+        // once the trigram's index is known, not per retraction).
+        let mut dfs: FxHashMap<u64, Option<u32>> = FxHashMap::default();
         let mut pents_in: Vec<(u128, u128)> = Vec::new();
         let mut pents_out: Vec<u128> = Vec::new();
         // Each key's change reaches this worker once per epoch (a
@@ -359,11 +361,11 @@ impl Classifier {
                     df_max.get_or_insert(base_max);
                 }
                 (StatChange::Df(key, df), true) => {
-                    dfs.insert(key, df);
+                    dfs.insert(key, Some(df));
                 }
                 (StatChange::Df(key, _), false) => {
                     // The stream no longer holds the trigram: the model's df.
-                    dfs.entry(key).or_insert_with(|| self.live.base_df(key));
+                    dfs.entry(key).or_insert(None);
                 }
                 (StatChange::Pentagram(p, rank), true) => pents_in.push((p, rank)),
                 (StatChange::Pentagram(p, _), false) => pents_out.push(p),
@@ -380,10 +382,12 @@ impl Classifier {
 
         // Rule 1: column trigrams whose state changed.
         let mut old_df: FxHashMap<u32, u32> = FxHashMap::default();
-        let mut keys: Vec<(u64, u32)> = dfs.into_iter().collect();
+        let mut keys: Vec<(u64, Option<u32>)> = dfs.into_iter().collect();
         keys.sort_unstable();
         for (key, df) in keys {
-            let (t, old) = self.live.set_df(key, df);
+            let t = self.live.index_or_insert(key);
+            let df = df.unwrap_or_else(|| self.live.base_df_at(t));
+            let old = self.live.set_df_at(t, df);
             match (old, df) {
                 (0, d) if d > 0 => self.trigrams += 1,
                 (o, 0) if o > 0 => self.trigrams -= 1,

@@ -191,6 +191,16 @@ impl LiveLexicon {
         self.base.df_of(Trigram(key))
     }
 
+    /// The model's df of trigram `t` (0 for a trigram only the stream saw).
+    pub fn base_df_at(&self, t: u32) -> u32 {
+        self.base.df.get(t as usize).copied().unwrap_or(0)
+    }
+
+    /// Sets the live df of trigram `t`, returning the old one.
+    pub fn set_df_at(&mut self, t: u32, df: u32) -> u32 {
+        std::mem::replace(&mut self.df[t as usize], df)
+    }
+
     /// Character weight of trigram `t`.
     pub fn weight(&self, t: u32) -> u8 {
         self.weight[t as usize]
