@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bests::{ListChanges, ProfileCounts};
 use super::docrow::DocRow;
+use super::holders::Holders;
 use crate::features::extract::research_bests;
 use crate::features::live::PentagramIndex;
 use crate::features::{
@@ -156,9 +157,9 @@ pub struct Classifier {
     /// Trigrams with df ≥ 1.
     trigrams: u64,
     docs: FxHashMap<u64, DocState>,
-    text_index: FxHashMap<u32, Vec<u64>>,
+    text_index: Holders,
     /// Documents holding each trigram as an AGR feature.
-    agr_index: FxHashMap<u32, Vec<u64>>,
+    agr_index: Holders,
     scale_sensitive: FxHashSet<u64>,
     /// The pentagram list changes of the current epoch.
     lists: ListChanges,
@@ -193,8 +194,8 @@ impl Classifier {
             white_columns,
             trigrams,
             docs: FxHashMap::default(),
-            text_index: FxHashMap::default(),
-            agr_index: FxHashMap::default(),
+            text_index: Holders::default(),
+            agr_index: Holders::default(),
             scale_sensitive: FxHashSet::default(),
             lists: ListChanges::default(),
             profile_counts: ProfileCounts::default(),
@@ -254,7 +255,7 @@ impl Classifier {
         // Rule 1, level only: patch the AGR value in place.
         let mut patched: FxHashSet<u64> = FxHashSet::default();
         for &u in &work.relevel {
-            let Some(holders) = self.agr_index.get(&u) else {
+            let Some(holders) = self.agr_index.get(u) else {
                 continue;
             };
             let value = self.live.agr_value(u);
@@ -440,7 +441,7 @@ impl Classifier {
         reach.sort_unstable();
         reach.dedup();
         for t in &reach {
-            if let Some(list) = self.text_index.get(t) {
+            if let Some(list) = self.text_index.get(*t) {
                 work.reextract.extend(list.iter().copied());
             }
         }
@@ -492,13 +493,13 @@ impl Classifier {
     fn insert(&mut self, seq: u64, text: String) -> Classification {
         let (row, profile) = self.features_of(&text);
         for &(t, _, _, _) in &profile {
-            self.text_index.entry(t).or_default().push(seq);
+            self.text_index.insert(t, seq);
         }
         let mut codes = Vec::new();
         int8_input(&self.model, &row.row.vals, &mut codes);
         let class = self.classify_row(&row.row, seq);
         for &t in &row.agr {
-            self.agr_index.entry(t).or_default().push(seq);
+            self.agr_index.insert(t, seq);
         }
         self.docs.insert(
             seq,
@@ -514,19 +515,15 @@ impl Classifier {
 
     /// Removes a document from the indexes.
     fn unindex(&mut self, seq: u64, doc: &DocState) {
-        for (t, _, _, _) in &doc.profile {
-            if let Some(list) = self.text_index.get_mut(t) {
-                list.retain(|&s| s != seq);
-            }
+        for &(t, _, _, _) in &doc.profile {
+            self.text_index.remove(t, seq);
         }
         self.unindex_agr(seq, &doc.row.agr);
     }
 
     fn unindex_agr(&mut self, seq: u64, agr: &[u32]) {
-        for t in agr {
-            if let Some(list) = self.agr_index.get_mut(t) {
-                list.retain(|&s| s != seq);
-            }
+        for &t in agr {
+            self.agr_index.remove(t, seq);
         }
     }
 
@@ -555,7 +552,7 @@ impl Classifier {
         if old.agr != agr {
             self.unindex_agr(seq, &old.agr);
             for &t in &agr {
-                self.agr_index.entry(t).or_default().push(seq);
+                self.agr_index.insert(t, seq);
             }
         }
         self.update_row(seq, cols_changed)
@@ -584,7 +581,7 @@ impl Classifier {
             doc.row
                 .patch(&self.live, &doc.profile, &changes, &mut entered, &mut left);
         for t in entered {
-            self.agr_index.entry(t).or_default().push(seq);
+            self.agr_index.insert(t, seq);
         }
         self.unindex_agr(seq, &left);
         self.update_row(seq, cols_changed)

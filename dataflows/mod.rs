@@ -14,6 +14,7 @@ pub mod classifier;
 pub mod classify;
 pub mod docrow;
 pub mod driver;
+pub mod holders;
 pub mod run;
 pub mod stats;
 pub mod words;
