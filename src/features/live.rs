@@ -186,11 +186,6 @@ impl LiveLexicon {
         self.df[t as usize]
     }
 
-    /// The model's df of a packed trigram (0 when the model never saw it).
-    pub fn base_df(&self, key: u64) -> u32 {
-        self.base.df_of(Trigram(key))
-    }
-
     /// The model's df of trigram `t` (0 for a trigram only the stream saw).
     pub fn base_df_at(&self, t: u32) -> u32 {
         self.base.df.get(t as usize).copied().unwrap_or(0)
@@ -209,8 +204,7 @@ impl LiveLexicon {
     /// Sets the df of a packed trigram, returning its index and old df.
     pub fn set_df(&mut self, key: u64, df: u32) -> (u32, u32) {
         let i = self.index_or_insert(key);
-        let old = std::mem::replace(&mut self.df[i as usize], df);
-        (i, old)
+        (i, self.set_df_at(i, df))
     }
 
     /// Live score of trigram `t` (SPEC §2).
@@ -298,8 +292,8 @@ impl LiveLexicon {
     /// good, and the pentagram tables would grow with the length of the
     /// stream instead of with what it holds.
     pub fn recycle_removed(&mut self) {
-        let released = std::mem::take(&mut self.appended.released);
-        self.appended.free.extend(released);
+        let appended = &mut self.appended;
+        appended.free.append(&mut appended.released);
     }
 
     /// Number of pentagram indices ever allocated beyond the model's (held
