@@ -302,41 +302,14 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     }
     // AGR: for each distinct trigram in first-occurrence order, its best
     // pentagram's white trigrams not yet set.
-    scratch.best.clear();
-    scratch.best_id.clear();
-    scratch.chosen.clear();
-    const AHEAD: usize = 4;
-    for i in 0..scratch.distinct.len().min(AHEAD) {
-        prefetch_lists(lex, i, scratch);
-    }
     // Pass 1: the best pentagram of every distinct trigram (it depends only
     // on the counts, not on what AGR sets). Its member triple is fetched
     // ahead, so pass 2 does not wait on one cache miss per trigram.
-    for i in 0..scratch.distinct.len() {
-        let t = scratch.distinct[i];
-        // The lists of the next trigrams are cold (a few hundred KB per
-        // document out of tens of MB): start loading them now.
-        if i + AHEAD < scratch.distinct.len() {
-            prefetch_lists(lex, i + AHEAD, scratch);
+    match lex.scan_lexicon() {
+        Some(model) if scratch.spans.len() == scratch.distinct.len() => {
+            bests_by_span(model, scratch)
         }
-        let found = match scratch.spans.get(i) {
-            Some(&span) => lex
-                .scan_lexicon()
-                .and_then(|model| best_in_span(model, span, scratch)),
-            None => best_pentagram(lex, t, scratch),
-        };
-        if let Some((best, _)) = found {
-            lex.prefetch_pentagram(best);
-        }
-        scratch
-            .best
-            .push(found.map_or(u32::MAX, |(_, extra)| extra));
-        scratch
-            .best_id
-            .push(found.map_or(u32::MAX, |(best, _)| best));
-        if let Some((best, _)) = found {
-            scratch.chosen.push(best);
-        }
+        _ => bests_by_list(lex, scratch),
     }
     // Pass 2, in the same order: each best pentagram's white trigrams not
     // yet set.
@@ -356,6 +329,96 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     }
     clear_columns(&mut scratch.set, &pairs);
     pairs
+}
+
+/// How many distinct trigrams ahead pass 1 prefetches pentagram lists:
+/// the lists of the next trigrams are cold (a few hundred KB per document
+/// out of tens of MB).
+const LIST_AHEAD: usize = 4;
+
+/// Pass 1 of [`extract_pairs`] over a source's own triples: fills
+/// `scratch.best`, `scratch.best_id` and `scratch.chosen` for every
+/// distinct trigram in order.
+fn bests_by_list<S: FeatureSource + ?Sized>(lex: &S, scratch: &mut FeatureScratch) {
+    scratch.best.clear();
+    scratch.best_id.clear();
+    scratch.chosen.clear();
+    let n = scratch.distinct.len();
+    for i in 0..n.min(LIST_AHEAD) {
+        prefetch_list(lex.pentagram_lists(scratch.distinct[i]).0);
+    }
+    for i in 0..n {
+        if i + LIST_AHEAD < n {
+            prefetch_list(lex.pentagram_lists(scratch.distinct[i + LIST_AHEAD]).0);
+        }
+        let found = best_pentagram(lex, scratch.distinct[i], scratch);
+        if let Some((best, _)) = found {
+            lex.prefetch_pentagram(best);
+            scratch.chosen.push(best);
+        }
+        scratch
+            .best
+            .push(found.map_or(u32::MAX, |(_, extra)| extra));
+        scratch
+            .best_id
+            .push(found.map_or(u32::MAX, |(best, _)| best));
+    }
+}
+
+/// Pass 1 of [`extract_pairs`] over the model lexicon's scan lists (byte
+/// counts by scan key, list bounds in `scratch.spans`), with the same
+/// results as [`bests_by_list`]. The scan gives the winning entry; its
+/// pentagram sits in a parallel array that is read only for winners, a
+/// cache miss per trigram: it is prefetched when the scan ends and read
+/// [`ID_LAG`] trigrams later, so the misses overlap the following scans.
+fn bests_by_span(model: &Lexicon, scratch: &mut FeatureScratch) {
+    /// Trigrams between a winner's prefetch and the read of its pentagram.
+    const ID_LAG: usize = 8;
+    scratch.best.clear();
+    scratch.best_id.clear();
+    scratch.chosen.clear();
+    let n = scratch.distinct.len();
+    for i in 0..n.min(LIST_AHEAD) {
+        prefetch_list(model.scan_entries(scratch.spans[i]).0);
+    }
+    for i in 0..n {
+        if i + LIST_AHEAD < n {
+            prefetch_list(model.scan_entries(scratch.spans[i + LIST_AHEAD]).0);
+        }
+        let span = scratch.spans[i];
+        if span.0 == span.1 {
+            scratch.best.push(u32::MAX);
+            scratch.best_id.push(u32::MAX);
+        } else {
+            let (pairs, _) = model.scan_entries(span);
+            let mut best = (0, 0);
+            scan_pairs_fast(pairs, &scratch.narrow, &mut best);
+            let entry = span.0 + best.0;
+            model.prefetch_scan_pentagram(entry);
+            scratch.best.push(best.1);
+            // The winning entry for now; its pentagram after the lag.
+            scratch.best_id.push(entry);
+        }
+        if i >= ID_LAG {
+            resolve_best(model, scratch, i - ID_LAG);
+        }
+    }
+    for i in n.saturating_sub(ID_LAG)..n {
+        resolve_best(model, scratch, i);
+    }
+}
+
+/// Replaces the winning entry that [`bests_by_span`] left for distinct
+/// trigram `i` by its pentagram, and queues that pentagram for pass 2.
+#[inline]
+fn resolve_best(model: &Lexicon, scratch: &mut FeatureScratch, i: usize) {
+    let entry = scratch.best_id[i];
+    if entry != u32::MAX {
+        let best = model.scan_pentagram(entry);
+        model.prefetch_pentagram(best);
+        scratch.best_id[i] = best;
+        scratch.chosen.push(best);
+    }
 }
 
 /// The features of a text known by its `profile` (as [`FeatureScratch::profile`]
@@ -534,21 +597,6 @@ fn best_in_span(model: &Lexicon, span: (u32, u32), scratch: &FeatureScratch) -> 
     let mut best = (0, 0);
     scan_pairs_fast(pairs, &scratch.narrow, &mut best);
     Some((pentagrams[best.0 as usize], best.1))
-}
-
-/// Starts loading the head of the pentagram list of the text's `i`-th
-/// distinct trigram in the layout pass 1 will scan (and the head of its
-/// pentagrams, read for the first entry when nothing beats it).
-#[inline]
-fn prefetch_lists<S: FeatureSource + ?Sized>(lex: &S, i: usize, scratch: &FeatureScratch) {
-    match (lex.scan_lexicon(), scratch.spans.get(i)) {
-        (Some(model), Some(&span)) => {
-            let (pairs, pentagrams) = model.scan_entries(span);
-            prefetch_list(pairs);
-            prefetch_list(&pentagrams[..pentagrams.len().min(1)]);
-        }
-        _ => prefetch_list(lex.pentagram_lists(scratch.distinct[i]).0),
-    }
 }
 
 /// For a text known by its `profile` (as in [`reextract_pairs`]): searches

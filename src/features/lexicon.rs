@@ -191,6 +191,20 @@ impl Lexicon {
         )
     }
 
+    /// The pentagram of scan-list entry `entry` (an index into all lists,
+    /// as `scan_span` bounds count them).
+    #[inline]
+    pub fn scan_pentagram(&self, entry: u32) -> u32 {
+        self.scan.pentagrams[entry as usize]
+    }
+
+    /// Hint: [`Lexicon::scan_pentagram`] of `entry` will be read soon. No
+    /// effect on results.
+    #[inline]
+    pub fn prefetch_scan_pentagram(&self, entry: u32) {
+        crate::features::extract::prefetch_at(&self.scan.pentagrams, entry as usize);
+    }
+
     /// Number of trigrams in the statistics.
     pub fn n_trigrams(&self) -> usize {
         self.keys.len()

@@ -53,14 +53,36 @@ pub(super) fn scan_pairs_fast(pairs: &[u32], narrow: &[u8], best: &mut (u32, u32
     scan_pairs(pairs, narrow, best);
 }
 
-/// The portable scan of [`scan_pairs_fast`]: entry by entry, a strict `>`
-/// keeping ties on the earliest.
+/// The portable scan of [`scan_pairs_fast`]: a strict `>` keeping ties on
+/// the earliest. Four entries per step: their extras are computed
+/// independently and only their maximum is compared with the best (the
+/// entry-by-entry comparison runs only when it wins), so no step waits on
+/// the previous one's best.
 #[inline]
 fn scan_pairs(pairs: &[u32], narrow: &[u8], best: &mut (u32, u32)) {
-    for (i, entry) in pairs.chunks_exact(2).enumerate() {
-        let extra = narrow[entry[0] as usize] as u32 + narrow[entry[1] as usize] as u32;
-        if extra > best.1 {
-            *best = (i as u32, extra);
+    let extra = |entry: &[u32]| narrow[entry[0] as usize] as u32 + narrow[entry[1] as usize] as u32;
+    let mut steps = pairs.chunks_exact(8);
+    let mut at = 0u32;
+    for step in &mut steps {
+        let e = [
+            extra(&step[0..2]),
+            extra(&step[2..4]),
+            extra(&step[4..6]),
+            extra(&step[6..8]),
+        ];
+        if e[0].max(e[1]).max(e[2].max(e[3])) > best.1 {
+            for (j, &x) in e.iter().enumerate() {
+                if x > best.1 {
+                    *best = (at + j as u32, x);
+                }
+            }
+        }
+        at += 4;
+    }
+    for (j, entry) in steps.remainder().chunks_exact(2).enumerate() {
+        let x = extra(entry);
+        if x > best.1 {
+            *best = (at + j as u32, x);
         }
     }
 }
@@ -86,21 +108,32 @@ enum SimdScan {
     /// AVX2: 8 entries per step (byte counts only; texts with a count over
     /// 255 take the portable scan).
     Avx2,
-    /// The portable scan.
+    /// The portable scan (plain loads, entry by entry).
     None,
 }
 
-/// The best scan the CPU has, unless `SCYTH_KERNEL` forces a lesser path
-/// (`scalar`: the portable scan; `avx2` or `avxvnni`: at most AVX2), as it
-/// does for the network kernels. Decided once per process.
+/// The scan this process uses, decided once: the SIMD gather scans where
+/// gathers are fast, else the portable scan of plain loads.
+///
+/// `SCYTH_KERNEL` limits the path as it does for the network kernels
+/// (`scalar`: the portable scan; `avx2` or `avxvnni`: at most AVX2).
+/// Within that limit `SCYTH_SCAN` chooses between gathers and loads
+/// (`gather` or `loads`); by default AMD CPUs take the loads (see
+/// [`gathers_are_slow`]) and others the widest gather scan they have.
 #[cfg(target_arch = "x86_64")]
 fn simd_scan() -> SimdScan {
     use std::sync::OnceLock;
     static CHOSEN: OnceLock<SimdScan> = OnceLock::new();
     *CHOSEN.get_or_init(|| {
         let forced = std::env::var("SCYTH_KERNEL").ok();
+        let gathers = match std::env::var("SCYTH_SCAN").ok().as_deref() {
+            Some("gather") => true,
+            Some("loads") => false,
+            _ => !gathers_are_slow(),
+        };
         match forced.as_deref() {
             Some("scalar") => SimdScan::None,
+            _ if !gathers => SimdScan::None,
             _ if is_x86_feature_detected!("avx512f")
                 && !matches!(forced.as_deref(), Some("avx2" | "avxvnni")) =>
             {
@@ -110,6 +143,22 @@ fn simd_scan() -> SimdScan {
             _ => SimdScan::None,
         }
     })
+}
+
+/// Whether this CPU's vector gathers are slower than plain loads for the
+/// scan: true on AMD (and Hygon) CPUs, whose Zen cores run `vpgatherdd`
+/// as microcode. Measured on a Zen 4 EPYC: the AVX-512 pair scan takes
+/// 1.9–2.1 ns per entry against 0.9–1.1 ns for the portable scan on
+/// cache-resident lists, and 1.22 against 1.33 s of CPU for a whole
+/// classification run of 2,944 livedoor articles.
+#[cfg(target_arch = "x86_64")]
+fn gathers_are_slow() -> bool {
+    let id = std::arch::x86_64::__cpuid(0);
+    let vendor: Vec<u8> = [id.ebx, id.edx, id.ecx]
+        .iter()
+        .flat_map(|r| r.to_le_bytes())
+        .collect();
+    matches!(&vendor[..], b"AuthenticAMD" | b"HygonGenuine")
 }
 
 #[cfg(target_arch = "x86_64")]
