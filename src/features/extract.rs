@@ -116,6 +116,11 @@ pub struct FeatureScratch {
     /// Whether `narrow` is indexed by trigram (the source has no scan
     /// lists), so the triple scans may read it.
     narrow_by_trigram: bool,
+    /// Whether the current text was counted by scan key straight into
+    /// `narrow` ([`FeatureScratch::count_by_key`]): `counts`, `present` and
+    /// `filter` then do not hold it, and `narrow_keys` is aligned with
+    /// `distinct`.
+    by_key: bool,
 }
 
 impl FeatureScratch {
@@ -125,9 +130,11 @@ impl FeatureScratch {
             self.present = vec![0; n_trigrams.div_ceil(64)];
             self.narrow = vec![0; n_trigrams + 3];
         } else {
-            for &t in &self.distinct {
-                self.counts[t as usize] = 0;
-                self.present[t as usize / 64] = 0;
+            if !self.by_key {
+                for &t in &self.distinct {
+                    self.counts[t as usize] = 0;
+                    self.present[t as usize / 64] = 0;
+                }
             }
             for &key in &self.narrow_keys {
                 self.narrow[key as usize] = 0;
@@ -138,12 +145,13 @@ impl FeatureScratch {
         self.narrow_ok = false;
         if self.filter.len() != FILTER_BITS / 64 {
             self.filter = vec![0; FILTER_BITS / 64];
-        } else {
+        } else if !self.by_key {
             for &t in &self.distinct {
                 self.filter[t as usize % FILTER_BITS / 64] = 0;
             }
         }
         self.distinct.clear();
+        self.by_key = false;
     }
 
     /// Sets the scratch to the counts of a text known by its `profile`
@@ -192,6 +200,57 @@ impl FeatureScratch {
         }
     }
 
+    /// Counts the looked-up trigrams of the current text (`indices`)
+    /// straight into `narrow` at their scan keys in `model`, noting each
+    /// distinct trigram's key and list bounds on its first occurrence: what
+    /// the counting pass and [`FeatureScratch::fill_narrow`] leave, without
+    /// the trigram-indexed tables (a few MB touched at random per text).
+    /// Returns false, with nothing counted, when some trigram occurs more
+    /// than 255 times: the caller then counts the exact way.
+    fn count_by_key(&mut self, model: &Lexicon) -> bool {
+        for (k, &i) in self.indices.iter().enumerate() {
+            if let Some(&ahead) = self.indices.get(k + PREFETCH_AHEAD)
+                && ahead != u32::MAX
+            {
+                model.prefetch_trigram(ahead);
+            }
+            // Half as far ahead, that trigram's record has arrived: start
+            // loading its byte count.
+            if let Some(&near) = self.indices.get(k + PREFETCH_AHEAD / 2)
+                && near != u32::MAX
+            {
+                prefetch_at(&self.narrow, model.scan_key(near) as usize);
+            }
+            if i == u32::MAX {
+                continue;
+            }
+            let key = model.scan_key(i);
+            let count = &mut self.narrow[key as usize];
+            match *count {
+                0 => {
+                    self.distinct.push(i);
+                    self.narrow_keys.push(key);
+                    self.spans.push(model.scan_span(i));
+                }
+                u8::MAX => {
+                    for &key in &self.narrow_keys {
+                        self.narrow[key as usize] = 0;
+                    }
+                    self.narrow_keys.clear();
+                    self.spans.clear();
+                    self.distinct.clear();
+                    return false;
+                }
+                _ => {}
+            }
+            *count += 1;
+        }
+        self.narrow_ok = true;
+        self.narrow_by_trigram = false;
+        self.by_key = true;
+        true
+    }
+
     /// Whether the triple scans may read `narrow` (every count fits, and
     /// it is indexed by trigram).
     #[inline]
@@ -214,9 +273,17 @@ impl FeatureScratch {
     pub fn profile(&self) -> impl Iterator<Item = ProfileEntry> + '_ {
         self.distinct
             .iter()
+            .enumerate()
             .zip(&self.best)
             .zip(&self.best_id)
-            .map(|((&t, &b), &id)| (t, self.counts[t as usize], b, id))
+            .map(|(((i, &t), &b), &id)| {
+                let count = if self.by_key {
+                    self.narrow[self.narrow_keys[i] as usize] as u32
+                } else {
+                    self.counts[t as usize]
+                };
+                (t, count, b, id)
+            })
     }
 
     /// Occurrences of trigram `t` in the current text.
@@ -263,29 +330,12 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
             .map(|w| crate::text::Trigram::new([w[0], w[1], w[2]]).0),
     );
     lex.lookup_many(&scratch.keys, &mut scratch.indices);
-    // Start loading what the passes below read per trigram (its count, and
-    // column, status and list offsets): a few cache misses per distinct
-    // trigram, overlapped instead of waited for one by one.
-    for (k, &i) in scratch.indices.iter().enumerate() {
-        if let Some(&ahead) = scratch.indices.get(k + PREFETCH_AHEAD)
-            && ahead != u32::MAX
-        {
-            prefetch_at(&scratch.counts, ahead as usize);
-            lex.prefetch_trigram(ahead);
-        }
-        if i == u32::MAX {
-            continue;
-        }
-        let c = &mut scratch.counts[i as usize];
-        if *c == 0 {
-            scratch.distinct.push(i);
-            scratch.present[i as usize / 64] |= 1 << (i % 64);
-            let f = i as usize % FILTER_BITS;
-            scratch.filter[f / 64] |= 1 << (f % 64);
-        }
-        *c += 1;
+    if !lex
+        .scan_lexicon()
+        .is_some_and(|model| scratch.count_by_key(model))
+    {
+        count_by_trigram(lex, scratch);
     }
-    scratch.fill_narrow(lex.scan_lexicon());
     let mut pairs = Vec::new();
     // DIRECT: every distinct white trigram with a column → 1.0.
     for &t in &scratch.distinct {
@@ -419,6 +469,35 @@ fn resolve_best(model: &Lexicon, scratch: &mut FeatureScratch, i: usize) {
         scratch.best_id[i] = best;
         scratch.chosen.push(best);
     }
+}
+
+/// The counting pass of [`extract_pairs`] by trigram index: occurrence
+/// counts, presence bits and filter bits for the exact scans, then the
+/// byte counts ([`FeatureScratch::fill_narrow`]).
+fn count_by_trigram<S: FeatureSource + ?Sized>(lex: &S, scratch: &mut FeatureScratch) {
+    // Start loading what the passes below read per trigram (its count, and
+    // column, status and list offsets): a few cache misses per distinct
+    // trigram, overlapped instead of waited for one by one.
+    for (k, &i) in scratch.indices.iter().enumerate() {
+        if let Some(&ahead) = scratch.indices.get(k + PREFETCH_AHEAD)
+            && ahead != u32::MAX
+        {
+            prefetch_at(&scratch.counts, ahead as usize);
+            lex.prefetch_trigram(ahead);
+        }
+        if i == u32::MAX {
+            continue;
+        }
+        let c = &mut scratch.counts[i as usize];
+        if *c == 0 {
+            scratch.distinct.push(i);
+            scratch.present[i as usize / 64] |= 1 << (i % 64);
+            let f = i as usize % FILTER_BITS;
+            scratch.filter[f / 64] |= 1 << (f % 64);
+        }
+        *c += 1;
+    }
+    scratch.fill_narrow(lex.scan_lexicon());
 }
 
 /// The features of a text known by its `profile` (as [`FeatureScratch::profile`]

@@ -620,10 +620,29 @@ mod avx512 {
 fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)) {
     if scratch.narrow_by_trigram() {
         let narrow = &scratch.narrow;
-        for entry in list.chunks_exact(3) {
-            let extra = narrow[entry[1] as usize] as u32 + narrow[entry[2] as usize] as u32;
-            if extra > best.1 {
-                *best = (entry[0], extra);
+        let extra =
+            |entry: &[u32]| narrow[entry[1] as usize] as u32 + narrow[entry[2] as usize] as u32;
+        // Four entries per step, as in `scan_pairs`.
+        let mut steps = list.chunks_exact(12);
+        for step in &mut steps {
+            let e = [
+                extra(&step[0..3]),
+                extra(&step[3..6]),
+                extra(&step[6..9]),
+                extra(&step[9..12]),
+            ];
+            if e[0].max(e[1]).max(e[2].max(e[3])) > best.1 {
+                for (j, &x) in e.iter().enumerate() {
+                    if x > best.1 {
+                        *best = (step[3 * j], x);
+                    }
+                }
+            }
+        }
+        for entry in steps.remainder().chunks_exact(3) {
+            let x = extra(entry);
+            if x > best.1 {
+                *best = (entry[0], x);
             }
         }
         return;
