@@ -1203,8 +1203,8 @@ proptest! {
     /// Scanning a model lexicon's scan lists (scan keys, byte counts by
     /// key) and scanning its triples (byte counts by trigram, or exact
     /// counts once a trigram occurs more than 255 times) pick the same
-    /// best pentagrams: same pairs, same provenance, through one shared
-    /// scratch moving between both layouts and lexicons.
+    /// best pentagrams: same pairs, same provenance, same profile, through
+    /// one shared scratch moving between both layouts and lexicons.
     #[test]
     fn prop_scan_lists_equal_triple_lists_64_cases(
         steps in prop::collection::vec((0..3usize, 0..1000usize, 0..3usize), 1..24)
@@ -1217,8 +1217,13 @@ proptest! {
             let text = pool[t % pool.len()].repeat([1, 3, 300][repeat]);
             let lex = &lexicons[l];
             let keyed = extract_pairs(lex, NFKC, &text, &mut shared);
+            let keyed_profile: Vec<_> = shared.profile().collect();
             let triples = extract_pairs(&TriplesOnly(lex), NFKC, &text, &mut shared);
             prop_assert_eq!(pair_bits(&keyed), pair_bits(&triples), "lexicon {} text {}", l, t);
+            // The profile (counts, best extras and pentagrams) too, whether
+            // the text was counted by scan key or by trigram.
+            let triples_profile: Vec<_> = shared.profile().collect();
+            prop_assert_eq!(keyed_profile, triples_profile, "lexicon {} text {}", l, t);
         }
     }
 
