@@ -421,12 +421,18 @@ fn bests_by_list<S: FeatureSource + ?Sized>(lex: &S, scratch: &mut FeatureScratc
 /// pentagram sits in a parallel array that is read only for winners, a
 /// cache miss per trigram: it is prefetched when the scan ends and read
 /// [`ID_LAG`] trigrams later, so the misses overlap the following scans.
+///
+/// A winner whose two other members both occur in the text is not queued
+/// for pass 2: AGR sets only white trigrams with a column that are not yet
+/// set, and every such trigram of the text was set by DIRECT, so that
+/// pentagram adds nothing (its pentagram is still resolved for the
+/// profile).
 fn bests_by_span(model: &Lexicon, scratch: &mut FeatureScratch) {
-    /// Trigrams between a winner's prefetch and the read of its pentagram.
-    const ID_LAG: usize = 8;
     scratch.best.clear();
     scratch.best_id.clear();
     scratch.chosen.clear();
+    // Per trigram of the lag window: whether its winner may add features.
+    let mut adds = [false; ID_LAG];
     let n = scratch.distinct.len();
     for i in 0..n.min(LIST_AHEAD) {
         prefetch_list(model.scan_entries(scratch.spans[i]).0);
@@ -434,6 +440,9 @@ fn bests_by_span(model: &Lexicon, scratch: &mut FeatureScratch) {
     for i in 0..n {
         if i + LIST_AHEAD < n {
             prefetch_list(model.scan_entries(scratch.spans[i + LIST_AHEAD]).0);
+        }
+        if i >= ID_LAG {
+            resolve_best(model, scratch, i - ID_LAG, adds[i % ID_LAG]);
         }
         let span = scratch.spans[i];
         if span.0 == span.1 {
@@ -445,29 +454,36 @@ fn bests_by_span(model: &Lexicon, scratch: &mut FeatureScratch) {
             scan_pairs_fast(pairs, &scratch.narrow, &mut best);
             let entry = span.0 + best.0;
             model.prefetch_scan_pentagram(entry);
+            let at = 2 * best.0 as usize;
+            adds[i % ID_LAG] = scratch.narrow[pairs[at] as usize] == 0
+                || scratch.narrow[pairs[at + 1] as usize] == 0;
             scratch.best.push(best.1);
             // The winning entry for now; its pentagram after the lag.
             scratch.best_id.push(entry);
         }
-        if i >= ID_LAG {
-            resolve_best(model, scratch, i - ID_LAG);
-        }
     }
     for i in n.saturating_sub(ID_LAG)..n {
-        resolve_best(model, scratch, i);
+        resolve_best(model, scratch, i, adds[i % ID_LAG]);
     }
 }
 
+/// Trigrams between a winner's prefetch and the read of its pentagram in
+/// [`bests_by_span`].
+const ID_LAG: usize = 8;
+
 /// Replaces the winning entry that [`bests_by_span`] left for distinct
-/// trigram `i` by its pentagram, and queues that pentagram for pass 2.
+/// trigram `i` by its pentagram, and queues that pentagram for pass 2 when
+/// it `adds` features.
 #[inline]
-fn resolve_best(model: &Lexicon, scratch: &mut FeatureScratch, i: usize) {
+fn resolve_best(model: &Lexicon, scratch: &mut FeatureScratch, i: usize, adds: bool) {
     let entry = scratch.best_id[i];
     if entry != u32::MAX {
         let best = model.scan_pentagram(entry);
-        model.prefetch_pentagram(best);
         scratch.best_id[i] = best;
-        scratch.chosen.push(best);
+        if adds {
+            model.prefetch_pentagram(best);
+            scratch.chosen.push(best);
+        }
     }
 }
 
