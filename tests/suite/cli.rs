@@ -912,3 +912,38 @@ fn closed_stdout_ends_quietly_for_eval_inspect_and_classify() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
 }
+
+/// Every pentagram scan the CPU offers (gathers or plain loads, chosen by
+/// `SCYTH_SCAN`; AVX-512, AVX2 or portable, limited by `SCYTH_KERNEL`)
+/// gives byte-identical classifications, explanations included.
+#[test]
+fn classify_output_is_identical_on_every_scan_path() {
+    let classify = |env: &[(&str, &str)]| -> String {
+        let out = Command::new(BIN)
+            .args([
+                OsStr::new("classify"),
+                OsStr::new("--model"),
+                tiny_model().as_os_str(),
+                OsStr::new("--input"),
+                dev_csv().as_os_str(),
+                OsStr::new("--output-format"),
+                OsStr::new("jsonl"),
+                OsStr::new("--explain"),
+            ])
+            .envs(env.iter().copied())
+            .output()
+            .expect("the scyth binary runs");
+        assert!(out.status.success(), "classify failed under {env:?}");
+        String::from_utf8(out.stdout).expect("stdout is UTF-8")
+    };
+    let reference = classify(&[("SCYTH_KERNEL", "scalar")]);
+    assert_eq!(reference.lines().count(), DEV_RECORDS);
+    for env in [
+        &[("SCYTH_SCAN", "gather")][..],
+        &[("SCYTH_SCAN", "loads")],
+        &[("SCYTH_SCAN", "gather"), ("SCYTH_KERNEL", "avx2")],
+        &[],
+    ] {
+        assert_eq!(classify(env), reference, "output differs under {env:?}");
+    }
+}

@@ -70,19 +70,28 @@ fn scan_pairs(pairs: &[u32], narrow: &[u8], best: &mut (u32, u32)) {
             extra(&step[4..6]),
             extra(&step[6..8]),
         ];
-        if e[0].max(e[1]).max(e[2].max(e[3])) > best.1 {
-            for (j, &x) in e.iter().enumerate() {
-                if x > best.1 {
-                    *best = (at + j as u32, x);
-                }
-            }
-        }
+        step_of_four(e, best, |j| at + j as u32);
         at += 4;
     }
     for (j, entry) in steps.remainder().chunks_exact(2).enumerate() {
         let x = extra(entry);
         if x > best.1 {
             *best = (at + j as u32, x);
+        }
+    }
+}
+
+/// One step of the portable scans: the extras `e` of four consecutive
+/// entries go through the entry-by-entry strict `>` (ties stay on the
+/// earliest; `id_of(j)` names entry `j` in `best`), but only when their
+/// maximum beats the best, which one comparison decides.
+#[inline(always)]
+fn step_of_four(e: [u32; 4], best: &mut (u32, u32), id_of: impl Fn(usize) -> u32) {
+    if e[0].max(e[1]).max(e[2].max(e[3])) > best.1 {
+        for (j, &x) in e.iter().enumerate() {
+            if x > best.1 {
+                *best = (id_of(j), x);
+            }
         }
     }
 }
@@ -631,13 +640,7 @@ fn scan_pentagrams(list: &[u32], scratch: &FeatureScratch, best: &mut (u32, u32)
                 extra(&step[6..9]),
                 extra(&step[9..12]),
             ];
-            if e[0].max(e[1]).max(e[2].max(e[3])) > best.1 {
-                for (j, &x) in e.iter().enumerate() {
-                    if x > best.1 {
-                        *best = (step[3 * j], x);
-                    }
-                }
-            }
+            step_of_four(e, best, |j| step[3 * j]);
         }
         for entry in steps.remainder().chunks_exact(3) {
             let x = extra(entry);
