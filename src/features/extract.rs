@@ -251,6 +251,14 @@ impl FeatureScratch {
         true
     }
 
+    /// Empties pass 1's per-trigram results (`best`, `best_id`) and its
+    /// queue for pass 2 (`chosen`).
+    fn clear_bests(&mut self) {
+        self.best.clear();
+        self.best_id.clear();
+        self.chosen.clear();
+    }
+
     /// Whether the triple scans may read `narrow` (every count fits, and
     /// it is indexed by trigram).
     #[inline]
@@ -356,9 +364,8 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     // on the counts, not on what AGR sets). Its member triple is fetched
     // ahead, so pass 2 does not wait on one cache miss per trigram.
     match lex.scan_lexicon() {
-        Some(model) if scratch.spans.len() == scratch.distinct.len() => {
-            bests_by_span(model, scratch)
-        }
+        // The list bounds are in `spans` exactly when the counts fit bytes.
+        Some(model) if scratch.narrow_ok => bests_by_span(model, scratch),
         _ => bests_by_list(lex, scratch),
     }
     // Pass 2, in the same order: each best pentagram's white trigrams not
@@ -390,9 +397,7 @@ const LIST_AHEAD: usize = 4;
 /// `scratch.best`, `scratch.best_id` and `scratch.chosen` for every
 /// distinct trigram in order.
 fn bests_by_list<S: FeatureSource + ?Sized>(lex: &S, scratch: &mut FeatureScratch) {
-    scratch.best.clear();
-    scratch.best_id.clear();
-    scratch.chosen.clear();
+    scratch.clear_bests();
     let n = scratch.distinct.len();
     for i in 0..n.min(LIST_AHEAD) {
         prefetch_list(lex.pentagram_lists(scratch.distinct[i]).0);
@@ -428,9 +433,7 @@ fn bests_by_list<S: FeatureSource + ?Sized>(lex: &S, scratch: &mut FeatureScratc
 /// pentagram adds nothing (its pentagram is still resolved for the
 /// profile).
 fn bests_by_span(model: &Lexicon, scratch: &mut FeatureScratch) {
-    scratch.best.clear();
-    scratch.best_id.clear();
-    scratch.chosen.clear();
+    scratch.clear_bests();
     // Per trigram of the lag window: whether its winner may add features.
     let mut adds = [false; ID_LAG];
     let n = scratch.distinct.len();
