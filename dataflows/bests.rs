@@ -34,6 +34,9 @@ pub struct ListChanges {
     inserted: FxHashMap<u32, Vec<Inserted>>,
     /// Pentagram indices that left every list this epoch.
     removed: FxHashSet<u32>,
+    /// Pentagram indices that moved later in their lists this epoch (in
+    /// place, keeping their index), with their old and new ranks.
+    moved: FxHashMap<u32, (u128, u128)>,
     /// Trigrams whose list changed (bitset over trigram indices).
     touched: Vec<u64>,
     /// The trigrams set in `touched` (to clear it).
@@ -99,6 +102,7 @@ impl ListChanges {
         self.touched_list.clear();
         self.inserted.clear();
         self.removed.clear();
+        self.moved.clear();
     }
 
     /// True when no list changed.
@@ -109,6 +113,16 @@ impl ListChanges {
     /// Records that pentagram index `id`, with trigrams `tris`, left its lists.
     pub fn removed(&mut self, id: u32, tris: [u32; 3]) {
         self.removed.insert(id);
+        for (t, _, _) in pentagram_members(tris).into_iter().flatten() {
+            self.touch(t);
+        }
+    }
+
+    /// Records that pentagram index `id`, with trigrams `tris`, moved in
+    /// place from rank `old` to the later rank `new`
+    /// ([`LiveLexicon::move_pentagram`]).
+    pub fn moved(&mut self, id: u32, tris: [u32; 3], old: u128, new: u128) {
+        self.moved.insert(id, (old, new));
         for (t, _, _) in pentagram_members(tris).into_iter().flatten() {
             self.touch(t);
         }
@@ -175,18 +189,23 @@ impl ListChanges {
                 out.research.push(t);
                 continue;
             }
-            let Some(entries) = self.inserted.get(&t) else {
-                continue;
+            let moved = if id == u32::MAX {
+                None
+            } else {
+                self.moved.get(&id).copied()
             };
-            // (pentagram, extra, position key); `None` keys (model
-            // entries) come before every appended entry.
+            let entries = self.inserted.get(&t);
+            if moved.is_none() && entries.is_none() {
+                continue;
+            }
             if !loaded {
                 counts.load(profile);
                 loaded = true;
             }
+            // (pentagram, extra, position key); `None` keys (model
+            // entries) come before every appended entry.
             let mut best = (id != u32::MAX).then(|| (id, extra, live.list_key(id)));
-            for &(rank, p, a, b) in entries {
-                let e = counts.get(a) + counts.get(b);
+            let mut consider = |p: u32, e: u32, rank: u128| {
                 let wins = match best {
                     None => true,
                     Some((_, be, bk)) => e > be || (e == be && Some(rank) < bk),
@@ -194,6 +213,18 @@ impl ListChanges {
                 if wins {
                     best = Some((p, e, Some(rank)));
                 }
+            };
+            if let Some((old, new)) = moved {
+                // The best moved later: entries now between its old and its
+                // new place that tie with it come first (earlier entries
+                // scored less, or the best would have been one of them).
+                let (ranks, triples) = live.appended_in(t, old + 1..new);
+                for (&rank, e) in ranks.iter().zip(triples.chunks_exact(3)) {
+                    consider(e[0], counts.get(e[1]) + counts.get(e[2]), rank);
+                }
+            }
+            for &(rank, p, a, b) in entries.map_or(&[][..], Vec::as_slice) {
+                consider(p, counts.get(a) + counts.get(b), rank);
             }
             if let Some((p, e, _)) = best
                 && p != id
@@ -267,6 +298,8 @@ mod tests {
     #[test]
     fn update_equals_full_scan_60_texts() {
         let mut moved = 0;
+        let mut moved_later = 0;
+        let mut lost_to_move = 0;
         for seed in 0..60u64 {
             let params = LexiconParams {
                 pent_min_df: 2,
@@ -292,8 +325,10 @@ mod tests {
 
             // One epoch: the other pentagrams enter (between the known ones
             // in rank order), every third known one leaves, every fifth
-            // moves earlier.
+            // moves earlier (a removal and an insertion), and some move
+            // later in place.
             let mut changes = ListChanges::default();
+            let mut later_ids = FxHashSet::default();
             for (k, &(p, rank)) in known.iter().enumerate() {
                 if k % 3 == 0 || k % 5 == 1 {
                     let id = live.appended_id(p).expect("known");
@@ -305,6 +340,13 @@ mod tests {
                     let id = live.appended_id(p).expect("inserted");
                     changes.inserted(id, tris, rank - 2);
                     moved += 1;
+                } else if k % 3 != 0 && k % 2 == 0 {
+                    // Later, in place, past the next few entries (ranks
+                    // 4k + 1 are free).
+                    let (id, tris, old) = live.move_pentagram(p, rank + 11).expect("later");
+                    changes.moved(id, tris, old, rank + 11);
+                    later_ids.insert(id);
+                    moved_later += 1;
                 }
             }
             for &(p, rank) in pents.iter().skip(1).step_by(2) {
@@ -319,6 +361,11 @@ mod tests {
                 let mut want = profile.clone();
                 rescan(&live, &mut want);
                 let update = changes.update(&live, profile, &mut scratch);
+                lost_to_move += update
+                    .changes
+                    .iter()
+                    .filter(|(old, _)| later_ids.contains(old))
+                    .count();
                 for &t in &update.research {
                     let i = profile.binary_search_by_key(&t, |e| e.0).expect("held");
                     let (p, e) = best_by_scan(&live, profile, t);
@@ -331,5 +378,11 @@ mod tests {
             assert!(changes.is_empty());
         }
         assert!(moved >= 20, "only {moved} pentagrams moved");
+        assert!(
+            moved_later >= 20,
+            "only {moved_later} pentagrams moved later"
+        );
+        // A best that moved later lost to an entry it now follows.
+        assert!(lost_to_move >= 3, "{lost_to_move} bests lost by a move");
     }
 }

@@ -449,19 +449,29 @@ impl Classifier {
         // Rule 2: pentagrams that left, entered or moved in list order
         // (a move leaves under its old index and enters under a new one).
         self.lists.clear();
+        // A pentagram whose first documents left moves later in its lists:
+        // in place, keeping its index, when it only moved.
+        pents_in.sort_unstable_by_key(|&(p, rank)| (rank, p));
+        let incoming: FxHashSet<u128> = pents_in.iter().map(|&(p, _)| p).collect();
         // Removal order decides which indices insertions reuse: keep it
         // independent of the order in which the workers' changes arrived.
         pents_out.sort_unstable();
         for p in pents_out {
+            if incoming.contains(&p) {
+                continue;
+            }
             let p = Pentagram(p);
             let id = self.live.appended_id(p);
             if let (Some(id), Some(tris)) = (id, self.live.remove_pentagram(p)) {
                 self.lists.removed(id, tris);
             }
         }
-        pents_in.sort_unstable_by_key(|&(p, rank)| (rank, p));
         for (p, rank) in pents_in {
             let p = Pentagram(p);
+            if let Some((id, tris, old)) = self.live.move_pentagram(p, rank) {
+                self.lists.moved(id, tris, old, rank);
+                continue;
+            }
             let id = self.live.appended_id(p);
             if let (Some(id), Some(tris)) = (id, self.live.remove_pentagram(p)) {
                 self.lists.removed(id, tris);

@@ -283,6 +283,58 @@ impl LiveLexicon {
         Some(tris)
     }
 
+    /// Moves appended pentagram `p` to a later first-appearance rank
+    /// (its first documents left a windowed stream) in place: it keeps its
+    /// index and members, and only its position in its trigrams' lists
+    /// changes. Returns its index, trigrams and old rank; `None` (nothing
+    /// done) when `p` is not appended or `rank` is not later than its own,
+    /// which the caller handles as a removal and an insertion.
+    pub fn move_pentagram(&mut self, p: Pentagram, rank: u128) -> Option<(u32, [u32; 3], u128)> {
+        let id = *self.appended.index.get(&p.0)?;
+        let k = id as usize - self.base.n_pentagrams();
+        let (tris, old) = (self.appended.trigrams[k], self.appended.ranks[k]);
+        if rank <= old {
+            return None;
+        }
+        self.appended.ranks[k] = rank;
+        for (t, _, _) in pentagram_members(tris).into_iter().flatten() {
+            let Some((ranks, triples)) = self.appended.lists.get_mut(&t) else {
+                continue;
+            };
+            let Some(from) = (ranks.partition_point(|&r| r < old)..ranks.len())
+                .take_while(|&i| ranks[i] == old)
+                .find(|&i| triples[3 * i] == id)
+            else {
+                continue;
+            };
+            // Shift the entries between the old and the new place one slot
+            // towards the front and put the pentagram after them.
+            let to = ranks.partition_point(|&r| r < rank) - 1;
+            let entry = [
+                triples[3 * from],
+                triples[3 * from + 1],
+                triples[3 * from + 2],
+            ];
+            ranks.copy_within(from + 1..=to, from);
+            triples.copy_within(3 * (from + 1)..3 * (to + 1), 3 * from);
+            ranks[to] = rank;
+            triples[3 * to..3 * to + 3].copy_from_slice(&entry);
+        }
+        Some((id, tris, old))
+    }
+
+    /// The appended entries of `t`'s list whose first-appearance rank lies
+    /// in `range`, in list order: their ranks and (pentagram, other, other)
+    /// triples.
+    pub fn appended_in(&self, t: u32, range: std::ops::Range<u128>) -> (&[u128], &[u32]) {
+        let Some((ranks, triples)) = self.appended.lists.get(&t) else {
+            return (&[], &[]);
+        };
+        let from = ranks.partition_point(|&r| r < range.start);
+        let to = ranks.partition_point(|&r| r < range.end);
+        (&ranks[from..to], &triples[3 * from..3 * to])
+    }
+
     /// Lets insertions reuse the indices of the pentagrams removed since
     /// the last call. Call it only when nothing names them any more: the
     /// stream calls it at the start of an epoch, after every held
@@ -484,10 +536,21 @@ pub(crate) mod tests {
                 .filter(|(k, _)| k % 3 == round as usize % 3)
             {
                 let id = live.appended_id(*p).expect("known");
+                let old = ranks[k];
+                ranks[k] = round * n + k as u128;
+                if round % 2 == 0 {
+                    // In place: same index, later rank; an earlier rank is
+                    // refused.
+                    assert_eq!(live.move_pentagram(*p, old), None);
+                    let (moved, tris, from) = live.move_pentagram(*p, ranks[k]).expect("later");
+                    assert_eq!((moved, from), (id, old));
+                    assert_eq!(live.pentagram_trigrams(id), tris);
+                    assert_eq!(live.list_key(id), Some(ranks[k]));
+                    continue;
+                }
                 let tris = live.remove_pentagram(*p).expect("removed");
                 // Still names its trigrams until recycled.
                 assert_eq!(live.pentagram_trigrams(id), tris);
-                ranks[k] = round * n + k as u128;
                 live.insert_pentagram(*p, ranks[k]);
                 assert_ne!(live.appended_id(*p), Some(id), "reused within the epoch");
             }
