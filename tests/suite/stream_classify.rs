@@ -295,8 +295,9 @@ fn windowed_chain(n: usize, size: usize, window: usize) -> Vec<Vec<DocChange>> {
                 .map(|(i, t)| ((first + i) as u64, t.clone(), 1))
                 .collect();
             let end = first + chunk.len();
-            for old in first.saturating_sub(window)..end.saturating_sub(window) {
-                batch.push((old as u64, texts[old].clone(), -1));
+            let leaving = first.saturating_sub(window)..end.saturating_sub(window);
+            for (text, old) in texts[leaving.clone()].iter().zip(leaving) {
+                batch.push((old as u64, text.clone(), -1));
             }
             batch
         })
