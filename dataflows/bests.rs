@@ -203,15 +203,21 @@ impl ListChanges {
                 loaded = true;
             }
             // (pentagram, extra, position key); `None` keys (model
-            // entries) come before every appended entry.
-            let mut best = (id != u32::MAX).then(|| (id, extra, live.list_key(id)));
+            // entries) come before every appended entry. The old best's
+            // key is read only when an entry ties with it.
+            let mut best: Option<(u32, u32, Option<Option<u128>>)> =
+                (id != u32::MAX).then_some((id, extra, None));
             let mut consider = |p: u32, e: u32, rank: u128| {
-                let wins = match best {
+                let wins = match &mut best {
                     None => true,
-                    Some((_, be, bk)) => e > be || (e == be && Some(rank) < bk),
+                    Some((bp, be, bk)) => {
+                        e > *be
+                            || (e == *be
+                                && Some(rank) < *bk.get_or_insert_with(|| live.list_key(*bp)))
+                    }
                 };
                 if wins {
-                    best = Some((p, e, Some(rank)));
+                    best = Some((p, e, Some(Some(rank))));
                 }
             };
             if let Some((old, new)) = moved {
@@ -234,7 +240,9 @@ impl ListChanges {
                 out.changes.push((id, p));
             }
         }
-        counts.clear();
+        if loaded {
+            counts.clear();
+        }
         out
     }
 }

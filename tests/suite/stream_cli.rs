@@ -441,3 +441,32 @@ fn stream_time_window_retracts_documents_older_than_the_window() {
         "every record classified once"
     );
 }
+
+/// Output, statistics and a state directory may go to a device such as
+/// `/dev/null` (it cannot be cut back on a restart, so it is written like
+/// standard output), and the run still succeeds.
+#[cfg(unix)]
+#[test]
+fn stream_writes_to_dev_null() {
+    let state = tempfile::tempdir().expect("tempdir");
+    let state_dir = state.path().join("state");
+    let model = model();
+    let dev = dev();
+    for _ in 0..2 {
+        scyth_ok(&[
+            "stream",
+            "-m",
+            &model,
+            "-i",
+            &dev,
+            "--epoch-docs",
+            "40",
+            "-o",
+            "/dev/null",
+            "--stats",
+            "/dev/null",
+            "--state",
+            state_dir.to_str().expect("utf-8 path"),
+        ]);
+    }
+}

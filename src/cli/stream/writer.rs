@@ -366,8 +366,11 @@ impl WordsOutput {
 pub(super) enum Output {
     /// Standard output (a restart cannot take back what it wrote).
     Stdout(BufWriter<std::io::Stdout>),
-    /// A file.
+    /// A regular file.
     File(BufWriter<File>),
+    /// Something else opened by path (`/dev/null`, a named pipe, a
+    /// terminal): written like standard output, never cut or synced.
+    Device(BufWriter<File>),
 }
 
 impl Output {
@@ -376,6 +379,13 @@ impl Output {
     pub fn open(path: &Path, committed_len: u64) -> Result<Output> {
         if path == Path::new("-") {
             return Ok(Output::Stdout(BufWriter::new(std::io::stdout())));
+        }
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            let f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?;
+            return Ok(Output::Device(BufWriter::new(f)));
         }
         Ok(Output::File(BufWriter::new(reopen_output(
             path,
@@ -388,6 +398,10 @@ impl Output {
     pub fn sync_len(&mut self) -> Result<u64> {
         match self {
             Output::Stdout(w) => {
+                w.flush()?;
+                Ok(0)
+            }
+            Output::Device(w) => {
                 w.flush()?;
                 Ok(0)
             }
@@ -405,14 +419,14 @@ impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Output::Stdout(w) => w.write(buf),
-            Output::File(w) => w.write(buf),
+            Output::File(w) | Output::Device(w) => w.write(buf),
         }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Output::Stdout(w) => w.flush(),
-            Output::File(w) => w.flush(),
+            Output::File(w) | Output::Device(w) => w.flush(),
         }
     }
 }
