@@ -385,8 +385,17 @@ impl Classifier {
         let mut old_df: FxHashMap<u32, u32> = FxHashMap::default();
         let mut keys: Vec<(u64, Option<u32>)> = dfs.into_iter().collect();
         keys.sort_unstable();
-        for (key, df) in keys {
-            let t = self.live.index_or_insert(key);
+        // One batched lookup (its cache misses overlap), then the new
+        // trigrams indexed in key order.
+        let packed: Vec<u64> = keys.iter().map(|&(key, _)| key).collect();
+        let mut found = Vec::with_capacity(packed.len());
+        self.live.lookup_many(&packed, &mut found);
+        for ((key, df), t) in keys.into_iter().zip(found) {
+            let t = if t == u32::MAX {
+                self.live.index_or_insert(key)
+            } else {
+                t
+            };
             let df = df.unwrap_or_else(|| self.live.base_df_at(t));
             let old = self.live.set_df_at(t, df);
             match (old, df) {
