@@ -125,20 +125,25 @@ pub struct FeatureScratch {
 
 impl FeatureScratch {
     fn reset(&mut self, n_trigrams: usize) {
-        if self.counts.len() != n_trigrams {
-            self.counts = vec![0; n_trigrams];
-            self.present = vec![0; n_trigrams.div_ceil(64)];
-            self.narrow = vec![0; n_trigrams + 3];
-        } else {
-            if !self.by_key {
-                for &t in &self.distinct {
-                    self.counts[t as usize] = 0;
-                    self.present[t as usize / 64] = 0;
-                }
+        // Clear what the previous text set. The tables only grow: a live
+        // lexicon gains trigrams every epoch, and reallocating its ~6 MB of
+        // zeroed tables for each new size page-faulted them back in, one
+        // page per trigram the next texts touched.
+        if !self.by_key {
+            for &t in &self.distinct {
+                self.counts[t as usize] = 0;
+                self.present[t as usize / 64] = 0;
             }
-            for &key in &self.narrow_keys {
-                self.narrow[key as usize] = 0;
-            }
+        }
+        for &key in &self.narrow_keys {
+            self.narrow[key as usize] = 0;
+        }
+        if self.counts.len() < n_trigrams {
+            // Headroom, so that a growing lexicon reallocates rarely.
+            let n = n_trigrams + n_trigrams / 16;
+            self.counts.resize(n, 0);
+            self.present.resize(n.div_ceil(64), 0);
+            self.narrow.resize(n + 3, 0);
         }
         self.narrow_keys.clear();
         self.spans.clear();
