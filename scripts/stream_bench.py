@@ -14,6 +14,11 @@ Skips cleanly (exit 0) when the corpus is absent. Results go to
 target/bench/stream.json.
 
     python3 scripts/stream_bench.py --model livedoor.scyth [--synthetic 50000]
+
+Latency counts from the last record of an epoch read to its rows written,
+so it includes the epochs the reader runs ahead of the dataflow (a file is
+read at full speed): `--max-lag 1` measures it with at most one epoch in
+flight.
 """
 import argparse
 import csv
@@ -71,7 +76,8 @@ def percentile(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else 0.0
 
 
-def run(binary, model, stream_path, epoch_docs, workers, window, n_records, plan=None):
+def run(binary, model, stream_path, epoch_docs, workers, window, n_records, plan=None,
+        max_lag=None):
     out = os.path.join(ROOT, "target/bench/stream-out.jsonl")
     stats = os.path.join(ROOT, "target/bench/stream-stats.jsonl")
     cmd = ["/usr/bin/time", "-f", "%M", binary, "stream", "-m", model, "-i", stream_path,
@@ -80,6 +86,8 @@ def run(binary, model, stream_path, epoch_docs, workers, window, n_records, plan
         cmd += ["--window-docs", str(window)]
     if plan:
         cmd += ["--plan", plan]
+    if max_lag is not None:
+        cmd += ["--max-lag", str(max_lag)]
     t0 = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.time() - t0
@@ -129,6 +137,8 @@ def main():
     ap.add_argument("--epochs", default="10,100,1000")
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--plan", help="--plan for scyth stream (default: the binary's own)")
+    ap.add_argument("--max-lag", type=int,
+                    help="--max-lag for scyth stream (epochs read ahead; default: the binary's own)")
     ap.add_argument("--skip-dev", action="store_true", help="only the synthetic runs")
     args = ap.parse_args()
     train = os.path.join(args.corpus, "train.csv")
@@ -143,7 +153,8 @@ def main():
     results = []
     for e in [int(x) for x in args.epochs.split(",")] if not args.skip_dev else []:
         for w in [int(x) for x in args.workers.split(",")]:
-            r = run(args.bin, args.model, dev_path, e, w, None, len(dev_docs), args.plan)
+            r = run(args.bin, args.model, dev_path, e, w, None, len(dev_docs), args.plan,
+                    args.max_lag)
             r["stream"] = "dev"
             print(json.dumps(r), flush=True)
             results.append(r)
@@ -154,7 +165,7 @@ def main():
         for e in [int(x) for x in args.epochs.split(",")]:
             for w in [int(x) for x in args.workers.split(",")]:
                 r = run(args.bin, args.model, syn_path, e, w, args.window,
-                        len(dev_docs) + len(syn), args.plan)
+                        len(dev_docs) + len(syn), args.plan, args.max_lag)
                 r["stream"] = f"dev+synthetic{args.synthetic}"
                 print(json.dumps(r), flush=True)
                 results.append(r)
