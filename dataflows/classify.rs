@@ -27,7 +27,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::{Broadcast, Map};
 
 use super::classifier::{Classification, Classifier, EpochReport, StatChange};
-use super::stats::{df_max, distinct_trigrams, document_count, document_frequencies};
+use super::stats::{df_max, document_count, document_frequencies};
 use crate::features::live::PentagramIndex;
 use crate::model::Model;
 use crate::quant::Plan;
@@ -127,21 +127,37 @@ pub fn statistics<'scope>(
     let (base_docs, base_max) = (lex.n_docs, lex.df_max);
 
     let n = document_count(docs.clone()).map(move |((), n)| StatChange::Docs(base_docs + n));
-    let df = document_frequencies(distinct_trigrams(docs.clone(), norm))
-        .map(move |(t, df)| (t, lex.df_of(crate::text::Trigram(t)) + df));
-    let max = df_max(df.clone()).map(move |((), m)| StatChange::DfMax(m.max(base_max)));
-    let df = df.map(|(t, df)| StatChange::Df(t, df));
 
-    // Pentagrams the model does not know: (pentagram, (seq, position)).
+    // One n-gram pass per document (inserted or retracted) feeds both the
+    // trigram df and the pentagrams the model does not know, the latter as
+    // (pentagram, first-appearance rank of its occurrence).
     let known = shared.pentagrams.clone();
-    let occurrences = docs.flat_map(move |(seq, text)| {
+    let grams = docs.flat_map(move |(seq, text)| {
         let known = known.clone();
-        DocNgrams::of(&norm.apply(&text))
+        let ngrams = DocNgrams::of(&norm.apply(&text));
+        let trigrams = ngrams
+            .trigrams
+            .into_iter()
+            .map(move |t| Gram::Trigram(seq, t.0));
+        let pentagrams = ngrams
             .pentagrams
             .into_iter()
             .enumerate()
             .filter(move |(_, p)| !known.contains_key(&p.0))
-            .map(move |(pos, p)| (p.0, rank(seq, pos)))
+            .map(move |(pos, p)| Gram::Pentagram(p.0, rank(seq, pos)));
+        trigrams.chain(pentagrams)
+    });
+    let doc_trigrams = grams.clone().flat_map(|g| match g {
+        Gram::Trigram(seq, t) => Some((seq, t)),
+        Gram::Pentagram(..) => None,
+    });
+    let df = document_frequencies(doc_trigrams)
+        .map(move |(t, df)| (t, lex.df_of(crate::text::Trigram(t)) + df));
+    let max = df_max(df.clone()).map(move |((), m)| StatChange::DfMax(m.max(base_max)));
+    let df = df.map(|(t, df)| StatChange::Df(t, df));
+    let occurrences = grams.flat_map(|g| match g {
+        Gram::Pentagram(p, rank) => Some((p, rank)),
+        Gram::Trigram(..) => None,
     });
     // One reduction per pentagram gives both its df (the documents holding
     // it: one rank per document, so the multiplicities summed) and its
@@ -160,6 +176,18 @@ pub fn statistics<'scope>(
         .map(|(p, rank)| StatChange::Pentagram(p, rank));
 
     n.concat(max).concat(df).concat(pentagrams)
+}
+
+/// One distinct n-gram of a document, as [`statistics`] counts it.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+enum Gram {
+    /// A document's sequence number and one of its packed trigrams.
+    Trigram(u64, u64),
+    /// A packed pentagram the model does not know, with the
+    /// first-appearance rank of this occurrence.
+    Pentagram(u128, u128),
 }
 
 /// First-appearance rank of the pentagram at `pos` of document `seq`.
