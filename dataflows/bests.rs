@@ -189,11 +189,7 @@ impl ListChanges {
                 out.research.push(t);
                 continue;
             }
-            let moved = if id == u32::MAX {
-                None
-            } else {
-                self.moved.get(&id).copied()
-            };
+            let moved = self.moved.get(&id).copied();
             let entries = self.inserted.get(&t);
             if moved.is_none() && entries.is_none() {
                 continue;
@@ -240,9 +236,7 @@ impl ListChanges {
                 out.changes.push((id, p));
             }
         }
-        if loaded {
-            counts.clear();
-        }
+        counts.clear();
         out
     }
 }

@@ -455,11 +455,11 @@ impl Classifier {
             }
         }
 
-        // Rule 2: pentagrams that left, entered or moved in list order
-        // (a move leaves under its old index and enters under a new one).
+        // Rule 2: pentagrams that left, entered or moved in list order. A
+        // pentagram whose first documents left moves later in its lists in
+        // place, keeping its index; any other move leaves under its old
+        // index and enters under a new one.
         self.lists.clear();
-        // A pentagram whose first documents left moves later in its lists:
-        // in place, keeping its index, when it only moved.
         pents_in.sort_unstable_by_key(|&(p, rank)| (rank, p));
         let incoming: FxHashSet<u128> = pents_in.iter().map(|&(p, _)| p).collect();
         // Removal order decides which indices insertions reuse: keep it

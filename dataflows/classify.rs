@@ -179,9 +179,7 @@ pub fn statistics<'scope>(
 }
 
 /// One distinct n-gram of a document, as [`statistics`] counts it.
-#[derive(
-    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone)]
 enum Gram {
     /// A document's sequence number and one of its packed trigrams.
     Trigram(u64, u64),

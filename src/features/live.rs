@@ -272,9 +272,7 @@ impl LiveLexicon {
         for (t, _, _) in pentagram_members(tris).into_iter().flatten() {
             // Ranks are ascending: the entry is found by rank.
             if let Some((ranks, triples)) = self.appended.lists.get_mut(&t)
-                && let Some(at) = (ranks.partition_point(|&r| r < rank)..ranks.len())
-                    .take_while(|&k| ranks[k] == rank)
-                    .find(|&k| triples[3 * k] == id)
+                && let Some(at) = entry_position(ranks, triples, rank, id)
             {
                 ranks.remove(at);
                 triples.drain(3 * at..3 * at + 3);
@@ -301,10 +299,7 @@ impl LiveLexicon {
             let Some((ranks, triples)) = self.appended.lists.get_mut(&t) else {
                 continue;
             };
-            let Some(from) = (ranks.partition_point(|&r| r < old)..ranks.len())
-                .take_while(|&i| ranks[i] == old)
-                .find(|&i| triples[3 * i] == id)
-            else {
+            let Some(from) = entry_position(ranks, triples, old, id) else {
                 continue;
             };
             // Shift the entries between the old and the new place one slot
@@ -378,6 +373,14 @@ impl LiveLexicon {
             out.extend_from_slice(&entry[1..3]);
         }
     }
+}
+
+/// Where pentagram `id`, of first-appearance rank `rank`, sits in a list
+/// of ascending `ranks` with its (pentagram, other, other) `triples`.
+fn entry_position(ranks: &[u128], triples: &[u32], rank: u128, id: u32) -> Option<usize> {
+    (ranks.partition_point(|&r| r < rank)..ranks.len())
+        .take_while(|&k| ranks[k] == rank)
+        .find(|&k| triples[3 * k] == id)
 }
 
 impl FeatureSource for LiveLexicon {
