@@ -98,6 +98,14 @@ pub struct EpochReport {
     pub flipped: Vec<(u64, bool)>,
     /// Global: the ten column trigrams with the largest df (packed, df).
     pub top_df: Vec<(u64, u32)>,
+    /// Largest over the workers (each holds the whole live lexicon): trigram
+    /// indices allocated to trigrams the model never saw, held and free. A
+    /// windowed stream reuses the indices of trigrams that left, so this
+    /// follows what the window holds, not the length of the stream.
+    pub trigram_slots: u64,
+    /// Largest over the workers: pentagram indices allocated beyond the
+    /// model's, held and free (bounded in the same way).
+    pub pentagram_slots: u64,
     /// Documents this worker holds. (A worker reports only epochs in which
     /// it had work; merged reports sum the workers that did.)
     pub docs_held: u64,
@@ -337,7 +345,8 @@ impl Classifier {
         let params = base.params.score;
         let old_max = self.live.df_max();
         // Every held document's bests were updated for the previous
-        // epoch's removals: their pentagram indices are free again.
+        // epoch's removals: the pentagram and trigram indices it released
+        // are free again.
         self.live.recycle_removed();
         let mut n_docs = None;
         let mut df_max = None;
@@ -400,7 +409,14 @@ impl Classifier {
             let old = self.live.set_df_at(t, df);
             match (old, df) {
                 (0, d) if d > 0 => self.trigrams += 1,
-                (o, 0) if o > 0 => self.trigrams -= 1,
+                (o, 0) if o > 0 => {
+                    self.trigrams -= 1;
+                    // Its last document left: a trigram only the stream
+                    // saw gives its index back (reused from the next
+                    // epoch), so a windowed stream's tables stay as large
+                    // as what it holds.
+                    self.live.release_trigram(t);
+                }
                 _ => {}
             }
             if self.live.column(t) != NO_COLUMN {
@@ -685,6 +701,9 @@ impl Classifier {
         report.white_columns = self.white_columns;
         report.gray_columns = self.live.base().n_columns() as u64 - self.white_columns;
         report.appended_pentagrams = self.live.n_appended_pentagrams() as u64;
+        report.trigram_slots =
+            (self.live.trigram_capacity() - self.live.base().n_trigrams()) as u64;
+        report.pentagram_slots = self.live.appended_capacity() as u64;
         // The largest df of each weight is the last entry of its range.
         let mut top: Vec<(u64, u32)> = (0..=crate::stats::score::MAX_WEIGHT as u8)
             .flat_map(|w| {

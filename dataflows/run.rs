@@ -238,6 +238,8 @@ fn collect_epoch(
             None => report = Some(r.clone()),
             Some(merged) => {
                 merged.docs_held += r.docs_held;
+                merged.trigram_slots = merged.trigram_slots.max(r.trigram_slots);
+                merged.pentagram_slots = merged.pentagram_slots.max(r.pentagram_slots);
                 merged.rechecked += r.rechecked;
                 merged.patched += r.patched;
                 merged.reclassified += r.reclassified;

@@ -69,6 +69,12 @@ pub struct LiveLexicon {
     new_index: FxHashMap<u64, u32>,
     /// Packed trigram of each new index (offset by the model's count).
     new_keys: Vec<u64>,
+    /// New indices whose trigram left the statistics (df 0) and that
+    /// [`LiveLexicon::index_or_insert`] may give to another trigram.
+    free_trigrams: Vec<u32>,
+    /// New indices released since the last [`LiveLexicon::recycle_removed`]:
+    /// the epoch that released them may still name them.
+    released_trigrams: Vec<u32>,
     df_max: u32,
     n_docs: u64,
     appended: Appended,
@@ -87,6 +93,8 @@ impl LiveLexicon {
             weight,
             new_index: FxHashMap::default(),
             new_keys: Vec::new(),
+            free_trigrams: Vec::new(),
+            released_trigrams: Vec::new(),
             df_max: base.df_max,
             n_docs: base.n_docs,
             appended: Appended::default(),
@@ -158,17 +166,60 @@ impl LiveLexicon {
             .or_else(|| self.new_index.get(&key).copied())
     }
 
-    /// The index of a packed trigram, adding it (df 0) when new.
+    /// The index of a packed trigram, adding it (df 0) when new: under a
+    /// recycled index when one is free (see
+    /// [`LiveLexicon::release_trigram`]), else under a new one.
     pub fn index_or_insert(&mut self, key: u64) -> u32 {
         if let Some(i) = self.index_of(key) {
             return i;
         }
-        let i = self.df.len() as u32;
+        let weight = trigram_weight(Trigram(key).chars());
+        let i = match self.free_trigrams.pop() {
+            Some(i) => {
+                let k = i as usize;
+                self.new_keys[k - self.base.n_trigrams()] = key;
+                self.df[k] = 0;
+                self.weight[k] = weight;
+                i
+            }
+            None => {
+                self.new_keys.push(key);
+                self.df.push(0);
+                self.weight.push(weight);
+                (self.df.len() - 1) as u32
+            }
+        };
         self.new_index.insert(key, i);
-        self.new_keys.push(key);
-        self.df.push(0);
-        self.weight.push(trigram_weight(Trigram(key).chars()));
         i
+    }
+
+    /// Forgets trigram `t` when only the stream saw it and its df is 0 (its
+    /// last document left a windowed stream): its key no longer finds it,
+    /// and after the next [`LiveLexicon::recycle_removed`] its index may
+    /// name another trigram. Without it, every trigram a windowed stream
+    /// ever saw would keep an index for good, and the trigram tables would
+    /// grow with the length of the stream instead of with what it holds.
+    /// Returns whether `t` was released. The caller must hold nothing that
+    /// names `t` past the epoch (a trigram of df 0 is in no held document
+    /// and no known pentagram).
+    pub fn release_trigram(&mut self, t: u32) -> bool {
+        let n = self.base.n_trigrams();
+        if (t as usize) < n || self.df[t as usize] != 0 {
+            return false;
+        }
+        let key = self.new_keys[t as usize - n];
+        if self.new_index.get(&key) != Some(&t) {
+            return false;
+        }
+        self.new_index.remove(&key);
+        self.released_trigrams.push(t);
+        true
+    }
+
+    /// Number of trigram indices ever allocated (the model's, held and
+    /// free), for reports and tests of the bound.
+    pub fn trigram_capacity(&self) -> usize {
+        self.df.len()
     }
 
     /// The packed trigram at an index.
@@ -276,6 +327,11 @@ impl LiveLexicon {
             {
                 ranks.remove(at);
                 triples.drain(3 * at..3 * at + 3);
+                if ranks.is_empty() {
+                    // A list only stream pentagrams filled goes with them,
+                    // so the lists hold only the trigrams of known ones.
+                    self.appended.lists.remove(&t);
+                }
             }
         }
         Some(tris)
@@ -330,8 +386,9 @@ impl LiveLexicon {
         (&ranks[from..to], &triples[3 * from..3 * to])
     }
 
-    /// Lets insertions reuse the indices of the pentagrams removed since
-    /// the last call. Call it only when nothing names them any more: the
+    /// Lets insertions reuse the indices of the pentagrams removed and the
+    /// trigrams released ([`LiveLexicon::release_trigram`]) since the last
+    /// call. Call it only when nothing names them any more: the
     /// stream calls it at the start of an epoch, after every held
     /// document's best pentagrams were updated for the previous epoch's
     /// removals. Without it, every pentagram that moves in list order (its
@@ -341,6 +398,7 @@ impl LiveLexicon {
     pub fn recycle_removed(&mut self) {
         let appended = &mut self.appended;
         appended.free.append(&mut appended.released);
+        self.free_trigrams.append(&mut self.released_trigrams);
     }
 
     /// Number of pentagram indices ever allocated beyond the model's (held
@@ -590,6 +648,54 @@ pub(crate) mod tests {
             let key = live.key(t);
             assert_eq!(list(&live, key), list(&fresh, key), "trigram {key:x}");
         }
+    }
+
+    /// A trigram only the stream saw is released when its df falls to 0:
+    /// its key stops finding it at once, its index is reused only after
+    /// [`LiveLexicon::recycle_removed`] (with df 0 and the new trigram's
+    /// weight), and the model's trigrams and trigrams still counted are
+    /// never released.
+    #[test]
+    fn released_trigrams_are_reused_after_recycling() {
+        let base = Arc::new(Lexicon::build(
+            &counts(&texts(7, 6, 14)),
+            &LexiconParams::default(),
+        ));
+        let index = Arc::new(pentagram_index(&base));
+        let mut live = LiveLexicon::new(base.clone(), index);
+        let n = base.n_trigrams();
+        let key = |s: &str| {
+            let c: Vec<char> = s.chars().collect();
+            Trigram::new([c[0], c[1], c[2]]).0
+        };
+        let (a, b, c) = (key("xyz"), key("漢字語"), key("かなだ"));
+        let (ta, _) = live.set_df(a, 2);
+        let (tb, _) = live.set_df(b, 1);
+        assert_eq!((ta as usize, tb as usize), (n, n + 1));
+        assert!(!live.release_trigram(0), "a model trigram stays");
+        assert!(!live.release_trigram(ta), "a counted trigram stays");
+        live.set_df_at(ta, 0);
+        assert!(live.release_trigram(ta));
+        assert!(!live.release_trigram(ta), "released once");
+        assert_eq!(live.index_of(a), None);
+        // Not reused within the epoch that released it.
+        let (tc, _) = live.set_df(c, 3);
+        assert_eq!(tc as usize, n + 2);
+        live.recycle_removed();
+        let (ta2, old) = live.set_df(a, 1);
+        assert_eq!((ta2, old), (ta, 0), "reused, with df 0");
+        assert_eq!(live.weight(ta2), trigram_weight(Trigram(a).chars()));
+        assert_eq!(live.key(ta2), a);
+        live.set_df_at(tb, 0);
+        live.release_trigram(tb);
+        live.recycle_removed();
+        let d = key("ダダダ");
+        let (td, _) = live.set_df(d, 1);
+        assert_eq!(td, tb);
+        assert_eq!(live.weight(td), 6);
+        assert_eq!(live.trigram_capacity(), n + 3);
+        assert_eq!(live.index_of(b), None);
+        assert_eq!(live.index_of(c), Some(tc));
     }
 
     /// Re-extraction from a kept profile, re-searching only the lists that

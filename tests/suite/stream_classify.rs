@@ -6,7 +6,7 @@
 //! (`LiveLexicon::with_counts`), and the epoch's statistics report equals
 //! that lexicon's — at 1, 2 and 3 workers, with and without status flips.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock};
 
 use proptest::prelude::*;
@@ -121,8 +121,12 @@ fn run_plan(
 
 /// Feeds `batches`, then checks after every epoch that the live
 /// classifications (consolidated changes) and the report equal the oracle.
-fn assert_stream_equals_batch(model: Model, workers: usize, batches: Vec<Vec<DocChange>>) {
-    assert_stream_equals_batch_plan(Arc::new(model), workers, batches, Plan::Full);
+fn assert_stream_equals_batch(
+    model: Model,
+    workers: usize,
+    batches: Vec<Vec<DocChange>>,
+) -> Vec<EpochOutput> {
+    assert_stream_equals_batch_plan(Arc::new(model), workers, batches, Plan::Full)
 }
 
 /// [`assert_stream_equals_batch`] with an inference plan.
@@ -131,7 +135,7 @@ fn assert_stream_equals_batch_plan(
     workers: usize,
     batches: Vec<Vec<DocChange>>,
     plan: Plan,
-) {
+) -> Vec<EpochOutput> {
     let outputs = run_plan(&model, workers, batches.clone(), plan);
     assert_eq!(outputs.len(), batches.len(), "one output per epoch");
     let mut live_docs: BTreeMap<u64, String> = BTreeMap::new();
@@ -199,6 +203,7 @@ fn assert_stream_equals_batch_plan(
             differing.first()
         );
     }
+    outputs
 }
 
 /// Dev texts and a slice of train texts inserted in batches of `size`, then
@@ -312,6 +317,90 @@ fn windowed_chain(n: usize, size: usize, window: usize) -> Vec<Vec<DocChange>> {
 fn windowed_chain_stream_equals_batch_1_and_2_workers() {
     for workers in [1, 2] {
         assert_stream_equals_batch(tiny_model(), workers, windowed_chain(90, 6, 18));
+    }
+}
+
+/// [`windowed_chain`] with six kanji no other document holds appended to
+/// every text (a name only that article mentions), so each document brings
+/// trigrams the model never saw, and they leave with it.
+fn windowed_novel(n: usize, size: usize, window: usize) -> Vec<Vec<DocChange>> {
+    let tail = |seq: u64| -> String {
+        (0..6u32)
+            .filter_map(|k| char::from_u32(0x8000 + 6 * seq as u32 + k))
+            .collect()
+    };
+    windowed_chain(n, size, window)
+        .into_iter()
+        .map(|batch| {
+            batch
+                .into_iter()
+                .map(|(seq, text, diff)| (seq, text + &tail(seq), diff))
+                .collect()
+        })
+        .collect()
+}
+
+/// Trigrams of the live documents after each epoch of `batches` that the
+/// model never saw.
+fn novel_trigrams_per_epoch(model: &Model, batches: &[Vec<DocChange>]) -> Vec<BTreeSet<u64>> {
+    let norm = model.meta.normalization;
+    let mut live: BTreeMap<u64, String> = BTreeMap::new();
+    batches
+        .iter()
+        .map(|batch| {
+            for (seq, text, diff) in batch {
+                if *diff > 0 {
+                    live.insert(*seq, text.clone());
+                } else {
+                    live.remove(seq);
+                }
+            }
+            live.values()
+                .flat_map(|text| DocNgrams::of(&norm.apply(text)).trigrams)
+                .filter(|t| model.lexicon.lookup(*t).is_none())
+                .map(|t| t.0)
+                .collect()
+        })
+        .collect()
+}
+
+/// A windowed stream whose documents bring trigrams the model never saw
+/// equals the batch after every epoch, and its workers give the index of a
+/// trigram whose last document left to the next new trigram: the trigram
+/// slots stay within what two consecutive epochs hold (a trigram released
+/// in one epoch is reused from the next), far below every trigram the
+/// stream ever saw — the bound that keeps an unattended windowed stream's
+/// memory flat.
+#[test]
+fn windowed_stream_reuses_the_indices_of_trigrams_that_left_1_and_2_workers() {
+    let batches = windowed_novel(90, 6, 18);
+    let model = tiny_model();
+    let novel = novel_trigrams_per_epoch(&model, &batches);
+    let bound = novel
+        .windows(2)
+        .map(|w| w[0].union(&w[1]).count())
+        .max()
+        .expect("epochs");
+    let ever: BTreeSet<u64> = novel.iter().flatten().copied().collect();
+    assert!(
+        ever.len() >= 3 * bound,
+        "{} ever, bound {bound}",
+        ever.len()
+    );
+    for workers in [1, 2] {
+        let outputs = assert_stream_equals_batch(tiny_model(), workers, batches.clone());
+        let slots = outputs
+            .iter()
+            .filter_map(|o| o.report.as_ref())
+            .map(|r| r.trigram_slots)
+            .max()
+            .expect("reports");
+        assert!(
+            slots as usize <= bound,
+            "{workers} workers: {slots} trigram slots, {bound} at most ({} ever seen)",
+            ever.len()
+        );
+        assert!(slots > 0, "the stream indexed its new trigrams");
     }
 }
 

@@ -86,6 +86,10 @@ struct StatsRow<'a> {
     white_columns: u64,
     gray_columns: u64,
     appended_pentagrams: u64,
+    /// Trigram indices a worker holds beyond the model's (in use and free).
+    trigram_slots: u64,
+    /// Pentagram indices a worker holds beyond the model's.
+    pentagram_slots: u64,
     flipped: usize,
     flipped_sample: Vec<Flip>,
     top_trigrams: Vec<TopTrigram>,
@@ -262,6 +266,8 @@ impl Writer {
             white_columns: report.white_columns,
             gray_columns: report.gray_columns,
             appended_pentagrams: report.appended_pentagrams,
+            trigram_slots: report.trigram_slots,
+            pentagram_slots: report.pentagram_slots,
             flipped: report.flipped.len(),
             flipped_sample: report
                 .flipped
