@@ -146,6 +146,8 @@ struct Work {
     /// Per document not re-extracted: best pentagrams that changed, as
     /// (old, new), patched into its row.
     bests: FxHashMap<u64, Vec<(u32, u32)>>,
+    /// Trigrams whose df fell to 0.
+    zeroed: Vec<u32>,
 }
 
 /// The state of one worker of the streaming classifier.
@@ -254,6 +256,16 @@ impl Classifier {
                 self.unindex(seq, &doc);
                 self.scale_sensitive.remove(&seq);
                 out.push(((seq, doc.class), -1));
+            }
+        }
+        // A trigram whose last document left: one only the stream saw
+        // gives its index back (reused from the next epoch), so a windowed
+        // stream's tables stay as large as what it holds. One that pruning
+        // took out of the statistics ([`super::prune`]) while documents
+        // still hold it keeps its index, which their profiles name.
+        for t in std::mem::take(&mut work.zeroed) {
+            if self.text_index.get(t).is_none() {
+                self.live.release_trigram(t);
             }
         }
 
@@ -399,6 +411,7 @@ impl Classifier {
         let packed: Vec<u64> = keys.iter().map(|&(key, _)| key).collect();
         let mut found = Vec::with_capacity(packed.len());
         self.live.lookup_many(&packed, &mut found);
+        let mut zeroed = Vec::new();
         for ((key, df), t) in keys.into_iter().zip(found) {
             let t = if t == u32::MAX {
                 self.live.index_or_insert(key)
@@ -411,11 +424,7 @@ impl Classifier {
                 (0, d) if d > 0 => self.trigrams += 1,
                 (o, 0) if o > 0 => {
                     self.trigrams -= 1;
-                    // Its last document left: a trigram only the stream
-                    // saw gives its index back (reused from the next
-                    // epoch), so a windowed stream's tables stay as large
-                    // as what it holds.
-                    self.live.release_trigram(t);
+                    zeroed.push(t);
                 }
                 _ => {}
             }
@@ -426,6 +435,10 @@ impl Classifier {
                 old_df.insert(t, old);
             }
         }
+        let mut work = Work {
+            zeroed,
+            ..Work::default()
+        };
         let mut candidates: Vec<u32> = old_df.keys().copied().collect();
         if new_max != old_max {
             for w in 0..=crate::stats::score::MAX_WEIGHT as u8 {
@@ -440,7 +453,6 @@ impl Classifier {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let mut work = Work::default();
         let mut reach = Vec::new();
         for t in candidates {
             let w = self.live.weight(t);

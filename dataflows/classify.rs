@@ -27,6 +27,7 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::{Broadcast, Map};
 
 use super::classifier::{Classification, Classifier, EpochReport, StatChange};
+use super::prune::prune_rare;
 use super::stats::{df_max, document_count, document_frequencies};
 use crate::features::live::PentagramIndex;
 use crate::model::Model;
@@ -50,6 +51,9 @@ pub struct StreamModel {
     /// The inference plan of every classification (as `scyth classify`
     /// resolves it: [`Model::prepare_plan`]); [`Plan::Full`] by default.
     pub plan: Plan,
+    /// Prune rare n-grams the model does not know this many documents on
+    /// ([`super::prune`]); `None` counts every one for good.
+    pub prune_age: Option<u64>,
 }
 
 /// User-defined categories (`scyth categories build`) as the stream ranks
@@ -78,7 +82,16 @@ impl StreamModel {
             user: None,
             words: None,
             plan: Plan::Full,
+            prune_age: None,
         }
+    }
+
+    /// Prunes n-grams the model does not know that stay in one document
+    /// for `age` documents ([`super::prune`]). Only for streams that never
+    /// retract documents (no window).
+    pub fn with_pruning(mut self, age: u64) -> StreamModel {
+        self.prune_age = Some(age);
+        self
     }
 
     /// Classifies with `plan` (resolved and prepared by
@@ -132,6 +145,14 @@ pub fn statistics<'scope>(
     // trigram df and the pentagrams the model does not know, the latter as
     // (pentagram, first-appearance rank of its occurrence).
     let known = shared.pentagrams.clone();
+    // With pruning, the documents' sequence numbers tell it how far the
+    // stream has read.
+    let pruning = shared.prune_age.map(|age| {
+        (
+            age,
+            docs.inner.clone().map(|((seq, _), time, _)| (seq, time)),
+        )
+    });
     let grams = docs.flat_map(move |(seq, text)| {
         let known = known.clone();
         let ngrams = DocNgrams::of(&norm.apply(&text));
@@ -147,6 +168,19 @@ pub fn statistics<'scope>(
             .map(move |(pos, p)| Gram::Pentagram(p.0, rank(seq, pos)));
         trigrams.chain(pentagrams)
     });
+    let grams = match pruning {
+        None => grams,
+        Some((age, seqs)) => {
+            let lex = lex.clone();
+            prune_rare(grams, seqs, age, move |g: &Gram| match *g {
+                Gram::Trigram(seq, t) => lex
+                    .lookup(crate::text::Trigram(t))
+                    .is_none()
+                    .then_some((TRIGRAM_KEY | t as u128, seq)),
+                Gram::Pentagram(p, rank) => Some((p, (rank >> 64) as u64)),
+            })
+        }
+    };
     let doc_trigrams = grams.clone().flat_map(|g| match g {
         Gram::Trigram(seq, t) => Some((seq, t)),
         Gram::Pentagram(..) => None,
@@ -178,8 +212,12 @@ pub fn statistics<'scope>(
     n.concat(max).concat(df).concat(pentagrams)
 }
 
+/// Marks a trigram's pruning key apart from pentagrams' (a packed
+/// pentagram's five 21-bit characters never reach the top bit).
+const TRIGRAM_KEY: u128 = 1 << 127;
+
 /// One distinct n-gram of a document, as [`statistics`] counts it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Gram {
     /// A document's sequence number and one of its packed trigrams.
     Trigram(u64, u64),

@@ -15,6 +15,7 @@ pub mod classify;
 pub mod docrow;
 pub mod driver;
 pub mod holders;
+pub mod prune;
 pub mod run;
 pub mod stats;
 pub mod words;

@@ -5,5 +5,5 @@
 pub mod counts;
 pub mod score;
 
-pub use counts::{CorpusCounts, DocNgrams};
+pub use counts::{CorpusCounts, DocNgrams, PentagramCount};
 pub use score::{ScoreParams, agr_value, nidf, score, white_cutoff};

@@ -59,10 +59,22 @@ fn oracle(
     for text in live.values() {
         counts.add(&DocNgrams::of(&norm.apply(text)));
     }
+    oracle_of_counts(model, live, &counts, plan)
+}
+
+/// The batch oracle over the live documents under the statistics of the
+/// model plus `counts`.
+fn oracle_of_counts(
+    model: &Arc<Model>,
+    live: &BTreeMap<u64, String>,
+    counts: &CorpusCounts,
+    plan: Plan,
+) -> (BTreeMap<u64, Classification>, EpochReport) {
+    let norm = model.meta.normalization;
     let lex = LiveLexicon::with_counts(
         model.lexicon.clone(),
         Arc::new(pentagram_index(&model.lexicon)),
-        &counts,
+        counts,
     );
     let mut scratch = FeatureScratch::default();
     let mut predict = PredictScratch::default();
@@ -89,9 +101,15 @@ fn oracle(
         .iter()
         .filter(|&&t| lex.is_white(t))
         .count() as u64;
+    let new_trigrams = counts
+        .trigram_df
+        .keys()
+        .filter(|t| model.lexicon.lookup(**t).is_none())
+        .count();
     let report = EpochReport {
         n_docs: lex.n_docs(),
         df_max: lex.df_max(),
+        trigrams: (model.lexicon.n_trigrams() + new_trigrams) as u64,
         white_columns: white,
         gray_columns: model.lexicon.n_columns() as u64 - white,
         appended_pentagrams: lex.n_appended_pentagrams() as u64,
@@ -136,7 +154,28 @@ fn assert_stream_equals_batch_plan(
     batches: Vec<Vec<DocChange>>,
     plan: Plan,
 ) -> Vec<EpochOutput> {
-    let outputs = run_plan(&model, workers, batches.clone(), plan);
+    let shared = StreamModel::new(model.clone(), TOP_K).with_plan(plan);
+    let want = |_: usize, live: &BTreeMap<u64, String>| oracle(&model, live, plan);
+    assert_stream_equals(shared, workers, batches, want)
+}
+
+/// Runs the stream of `shared` over `batches` and checks after every epoch
+/// that the live classifications (consolidated changes) and the report
+/// equal `oracle_at(epoch, live documents)`.
+fn assert_stream_equals(
+    shared: StreamModel,
+    workers: usize,
+    batches: Vec<Vec<DocChange>>,
+    mut oracle_at: impl FnMut(
+        usize,
+        &BTreeMap<u64, String>,
+    ) -> (BTreeMap<u64, Classification>, EpochReport),
+) -> Vec<EpochOutput> {
+    let outputs = super::run_stream(
+        shared,
+        workers,
+        batches.iter().cloned().map(Batch::from).collect(),
+    );
     assert_eq!(outputs.len(), batches.len(), "one output per epoch");
     let mut live_docs: BTreeMap<u64, String> = BTreeMap::new();
     let mut live_classes: BTreeMap<u64, Classification> = BTreeMap::new();
@@ -167,7 +206,7 @@ fn assert_stream_equals_batch_plan(
                 _ => panic!("epoch {epoch}: diff {diff} for doc {seq}"),
             }
         }
-        let (want, want_report) = oracle(&model, &live_docs, plan);
+        let (want, want_report) = oracle_at(epoch, &live_docs);
         if let Some(report) = &out.report {
             last_report = Some(report.clone());
         }
@@ -175,6 +214,7 @@ fn assert_stream_equals_batch_plan(
         let got = EpochReport {
             n_docs: report.n_docs,
             df_max: report.df_max,
+            trigrams: report.trigrams,
             white_columns: report.white_columns,
             gray_columns: report.gray_columns,
             appended_pentagrams: report.appended_pentagrams,
@@ -401,6 +441,143 @@ fn windowed_stream_reuses_the_indices_of_trigrams_that_left_1_and_2_workers() {
             ever.len()
         );
         assert!(slots > 0, "the stream indexed its new trigrams");
+    }
+}
+
+/// What the statistics count under `--prune-rare age` after each epoch of
+/// `batches` (insertions only), by the rule of `scyth::dataflows::prune`
+/// applied naively: an n-gram the model does not know is rare after a
+/// counted occurrence until another one within `age` documents establishes
+/// it; rare occurrences `age` documents behind the documents read by the
+/// previous epoch are dropped; a later occurrence starts over.
+fn pruned_counts_per_epoch(
+    model: &Model,
+    batches: &[Vec<DocChange>],
+    age: u64,
+) -> Vec<CorpusCounts> {
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    enum Key {
+        Tri(scyth::text::Trigram),
+        Pent(scyth::text::Pentagram),
+    }
+    let norm = model.meta.normalization;
+    let known = pentagram_index(&model.lexicon);
+    /// An occurrence: document and position.
+    type Occurrence = (u64, u64);
+    // Counted occurrences per n-gram; `Err` = rare.
+    let mut counted: BTreeMap<Key, Result<Vec<Occurrence>, Occurrence>> = BTreeMap::new();
+    let mut model_trigrams: BTreeMap<scyth::text::Trigram, u32> = BTreeMap::new();
+    let mut n_docs = 0;
+    let mut newest: Option<u64> = None;
+    let mut out = Vec::new();
+    for batch in batches {
+        if let Some(read) = newest {
+            counted.retain(|_, c| !matches!(c, Err((seq, _)) if *seq < read.saturating_sub(age)));
+        }
+        let mut docs: Vec<&DocChange> = batch.iter().collect();
+        docs.sort_by_key(|(seq, _, _)| *seq);
+        for (seq, text, diff) in docs {
+            assert_eq!(*diff, 1, "pruning streams only insert");
+            n_docs += 1;
+            newest = newest.max(Some(*seq));
+            let grams = DocNgrams::of(&norm.apply(text));
+            let mut keys: Vec<(Key, u64)> = Vec::new();
+            for t in grams.trigrams {
+                if model.lexicon.lookup(t).is_some() {
+                    *model_trigrams.entry(t).or_default() += 1;
+                } else {
+                    keys.push((Key::Tri(t), 0));
+                }
+            }
+            for (pos, p) in grams.pentagrams.into_iter().enumerate() {
+                if !known.contains_key(&p.0) {
+                    keys.push((Key::Pent(p), pos as u64));
+                }
+            }
+            for (key, pos) in keys {
+                let here = (*seq, pos);
+                let next = match counted.remove(&key) {
+                    Some(Ok(mut all)) => {
+                        all.push(here);
+                        Ok(all)
+                    }
+                    Some(Err(first)) if *seq <= first.0 + age => Ok(vec![first, here]),
+                    _ => Err(here),
+                };
+                counted.insert(key, next);
+            }
+        }
+        let mut counts = CorpusCounts {
+            n_docs,
+            ..CorpusCounts::default()
+        };
+        counts.trigram_df = model_trigrams.iter().map(|(t, df)| (*t, *df)).collect();
+        for (key, c) in &counted {
+            let all: Vec<(u64, u64)> = match c {
+                Ok(all) => all.clone(),
+                Err(one) => vec![*one],
+            };
+            match key {
+                Key::Tri(t) => {
+                    counts.trigram_df.insert(*t, all.len() as u32);
+                }
+                Key::Pent(p) => {
+                    let (seq, pos) = all.iter().min().expect("an occurrence");
+                    counts.pentagrams.insert(
+                        *p,
+                        scyth::stats::PentagramCount {
+                            df: all.len() as u32,
+                            first_seen: seq * 1_000_000 + pos,
+                        },
+                    );
+                }
+            }
+        }
+        out.push(counts);
+    }
+    out
+}
+
+/// `--prune-rare`: a stream that prunes rare n-grams the model does not know
+/// equals, after every epoch, the batch computation over the statistics
+/// the pruning rule leaves (at 1 and 2 workers), and the rule did prune:
+/// the stream counts fewer trigrams and knows fewer pentagrams than
+/// without pruning, since pentagrams that recur only far apart never
+/// become known.
+#[test]
+fn pruned_stream_equals_batch_over_pruned_statistics_1_and_2_workers() {
+    let age = 12;
+    let batches = windowed_novel(90, 6, usize::MAX);
+    let model = Arc::new(tiny_model());
+    let pruned = pruned_counts_per_epoch(&model, &batches, age);
+    for workers in [1, 2] {
+        let shared = StreamModel::new(model.clone(), TOP_K).with_pruning(age);
+        let outputs = assert_stream_equals(shared, workers, batches.clone(), |epoch, live| {
+            oracle_of_counts(&model, live, &pruned[epoch], Plan::Full)
+        });
+        let last = outputs
+            .iter()
+            .rev()
+            .find_map(|o| o.report.clone())
+            .expect("reports");
+        let full = run(&model, workers, batches.clone());
+        let unpruned = full
+            .iter()
+            .rev()
+            .find_map(|o| o.report.clone())
+            .expect("reports");
+        assert!(
+            last.trigrams < unpruned.trigrams,
+            "{} trigrams pruned, {} not",
+            last.trigrams,
+            unpruned.trigrams
+        );
+        assert!(
+            last.appended_pentagrams < unpruned.appended_pentagrams,
+            "{} pentagrams known pruned, {} not",
+            last.appended_pentagrams,
+            unpruned.appended_pentagrams
+        );
     }
 }
 

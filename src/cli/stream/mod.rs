@@ -60,6 +60,13 @@ pub struct StreamArgs {
     /// once and leaves at the end of the next epoch.
     #[arg(long = "window", value_parser = scyth::io::time::parse_window)]
     pub window_time: Option<i64>,
+    /// Without a window: forget a trigram the model never saw, or a
+    /// pentagram it does not know, that is still in one document only this
+    /// many documents later (its statistics then grow with the n-grams
+    /// that recur, not with every name and number ever seen). Such an
+    /// n-gram seen again later counts from 1 (see README, *Pruning*).
+    #[arg(long, value_name = "DOCS", conflicts_with_all = ["window_docs", "window_time"])]
+    pub prune_rare: Option<u64>,
     /// Number of top categories per document.
     #[arg(long, short = 'k', default_value_t = 3)]
     pub top_k: usize,
@@ -164,6 +171,9 @@ pub fn run(args: StreamArgs) -> Result<Outcome> {
     // User categories rank embeddings: only the full plan has them.
     let plan = model.prepare_plan(args.plan, args.user.categories.is_some())?;
     shared = shared.with_plan(plan);
+    if let Some(age) = args.prune_rare {
+        shared = shared.with_pruning(age);
+    }
     if args.words.file.is_some() {
         let dict_dir = resolve_dict_dir(args.words.dict.as_deref())?;
         let tokenizer = WordTokenizer::new(load_dictionary(&dict_dir)?, args.words.pos);
@@ -264,8 +274,13 @@ fn fingerprint(args: &StreamArgs, model: &Model, plan: Plan) -> Result<String> {
         }
         None => "none".into(),
     };
+    // Added only when set, so that state directories written before the
+    // option existed still resume.
+    let prune = args.prune_rare.map_or(String::new(), |age| {
+        format!("; prune rare after {age} documents")
+    });
     Ok(format!(
-        "model {:016x}; plan {plan}; window {:?} / {:?} s; top-k {}; categories {categories} (c0 {}, slope {}, threshold {}); output {}; stats {}; words {} (by {}, window {}, top {}, min {}, pos {})",
+        "model {:016x}; plan {plan}{prune}; window {:?} / {:?} s; top-k {}; categories {categories} (c0 {}, slope {}, threshold {}); output {}; stats {}; words {} (by {}, window {}, top {}, min {}, pos {})",
         model.checksum,
         args.window_docs,
         args.window_time,
