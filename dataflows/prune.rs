@@ -10,13 +10,16 @@
 //! - its first counted occurrence, in document `d`, makes it *rare*;
 //! - another occurrence in a document up to `d + AGE` makes it
 //!   *established*: both occurrences count and it is never pruned again;
-//! - once the stream has read a document past `d + AGE` while it is still
-//!   rare, the occurrence in `d` is retracted (as if `d` had not held it),
-//!   and a later occurrence starts over as rare.
+//! - once an epoch has read a document past `d + AGE` while it is still
+//!   rare, the occurrence in `d` is retracted at the start of the next
+//!   epoch (as if `d` had not held it), and a later occurrence starts over
+//!   as rare.
 //!
-//! The rule depends on the documents and their sequence numbers only, not
-//! on how they were grouped into epochs, so a restart that replays
-//! committed epochs as one batch reaches the same statistics. Occurrences
+//! Which occurrences count for good depends on the documents and their
+//! sequence numbers only, not on how they were grouped into epochs; an
+//! occurrence still waiting for its retraction is a df-1 n-gram without a
+//! column, which changes no classification. So a restart that replays
+//! committed epochs as one batch writes what an uninterrupted run writes. Occurrences
 //! only ever arrive (the CLI refuses pruning with a window, which retracts
 //! documents: a retraction of a pruned occurrence would count it out
 //! twice).
@@ -261,7 +264,8 @@ mod tests {
                 ((3, 7), 1)
             ]
         );
-        // Doc 7 read: key 2's doc 5 is not yet 2 behind... until doc 9.
+        // Doc 7 read: key 2's doc 5 is not 2 behind it; doc 9 read, the
+        // next epoch prunes it.
         assert_eq!(epoch(&mut state, Vec::new(), Some(9)), vec![]);
         assert_eq!(epoch(&mut state, Vec::new(), None), vec![((2, 5), -1)]);
         assert_eq!(state.sizes(), (1, 1));
