@@ -470,3 +470,66 @@ fn stream_writes_to_dev_null() {
         ]);
     }
 }
+
+/// `--prune-rare`: every record is still classified once, the statistics
+/// count fewer trigrams than without pruning (dev's one-off names and
+/// numbers leave them), and pruning with a window is refused.
+#[test]
+fn stream_prune_rare_forgets_one_off_trigrams_and_refuses_a_window() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let last_stats = |extra: &[&str], name: &str| -> (BTreeMap<String, Value>, Value) {
+        let stats = dir.path().join(name);
+        let (model, dev) = (model(), dev());
+        let mut args = vec![
+            "-m",
+            model.as_str(),
+            "-i",
+            dev.as_str(),
+            "--epoch-docs",
+            "15",
+            "--stats",
+            stats.to_str().expect("utf-8 path"),
+        ];
+        args.extend_from_slice(extra);
+        let (code, rows, err) = stream(&args, None);
+        assert_eq!(code, 0, "{err}");
+        let text = std::fs::read_to_string(&stats).expect("stats file");
+        let last = text.lines().last().expect("a stats line");
+        (
+            live_results(&rows),
+            serde_json::from_str(last).expect("JSON"),
+        )
+    };
+    let (full, full_stats) = last_stats(&[], "full.jsonl");
+    let (pruned, pruned_stats) = last_stats(&["--prune-rare", "10"], "pruned.jsonl");
+    assert_eq!(
+        pruned.keys().collect::<Vec<_>>(),
+        full.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(pruned.len(), dev_ids().len());
+    let trigrams = |s: &Value| s["trigrams"].as_u64().expect("trigrams");
+    assert!(
+        trigrams(&pruned_stats) < trigrams(&full_stats),
+        "{} trigrams pruned, {} not",
+        trigrams(&pruned_stats),
+        trigrams(&full_stats)
+    );
+    assert_eq!(pruned_stats["n_docs"], full_stats["n_docs"]);
+    assert!(full_stats["trigram_slots"].as_u64().expect("slots") > 0);
+
+    let (code, _, err) = stream(
+        &[
+            "-m",
+            &model(),
+            "-i",
+            &dev(),
+            "--prune-rare",
+            "10",
+            "--window-docs",
+            "30",
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--prune-rare"), "{err}");
+}
