@@ -18,9 +18,10 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use crate::features::extract::prefetch_at;
 use crate::features::lexicon::{Lexicon, NO_COLUMN, pentagram_members};
 use crate::features::source::FeatureSource;
-use crate::stats::{CorpusCounts, agr_value, score};
+use crate::stats::{CorpusCounts, agr_value, score, white_cutoff};
 use crate::text::{Pentagram, Trigram, trigram_weight};
 
 /// Index of a model's known pentagrams by packed pentagram, shared by all
@@ -49,6 +50,11 @@ struct Appended {
     ranks: Vec<u128>,
     /// Per trigram: ranks (ascending) and the matching list triples.
     lists: FxHashMap<u32, (Vec<u128>, Vec<u32>)>,
+    /// One bit per trigram index: whether `lists` holds it. Extraction
+    /// asks for every distinct trigram of a text, and most have no
+    /// appended list: the bit (a few hundred KB, cache-resident) answers
+    /// without a hash lookup into a table of tens of thousands of lists.
+    has_list: Vec<u64>,
     /// Indices of removed pentagrams that insertions may reuse (see
     /// [`LiveLexicon::recycle_removed`]).
     free: Vec<u32>,
@@ -76,8 +82,19 @@ pub struct LiveLexicon {
     /// the epoch that released them may still name them.
     released_trigrams: Vec<u32>,
     df_max: u32,
+    /// Per character weight, the largest white df under `df_max`
+    /// ([`white_cutoff`]): statuses without evaluating scores.
+    cutoffs: [u32; WEIGHTS],
     n_docs: u64,
     appended: Appended,
+}
+
+/// Number of character weights (0–18).
+const WEIGHTS: usize = crate::stats::score::MAX_WEIGHT as usize + 1;
+
+/// The white cutoffs of every weight under `df_max`.
+fn cutoffs(params: &crate::stats::ScoreParams, df_max: u32) -> [u32; WEIGHTS] {
+    std::array::from_fn(|w| white_cutoff(params, w as u8, df_max))
 }
 
 impl LiveLexicon {
@@ -96,6 +113,7 @@ impl LiveLexicon {
             free_trigrams: Vec::new(),
             released_trigrams: Vec::new(),
             df_max: base.df_max,
+            cutoffs: cutoffs(&base.params.score, base.df_max),
             n_docs: base.n_docs,
             appended: Appended::default(),
             base_pentagrams,
@@ -118,7 +136,7 @@ impl LiveLexicon {
             live.df[i as usize] += df;
             df_max = df_max.max(live.df[i as usize]);
         }
-        live.df_max = df_max;
+        live.set_df_max(df_max);
         live.n_docs += counts.n_docs;
         let min = live.base.params.pent_min_df;
         for (p, c) in &counts.pentagrams {
@@ -156,6 +174,9 @@ impl LiveLexicon {
 
     /// Sets the largest df (the stream computes it from all dfs).
     pub fn set_df_max(&mut self, df_max: u32) {
+        if df_max != self.df_max {
+            self.cutoffs = cutoffs(&self.base.params.score, df_max);
+        }
         self.df_max = df_max;
     }
 
@@ -302,6 +323,11 @@ impl LiveLexicon {
         };
         self.appended.index.insert(p.0, id);
         for (t, a, b) in pentagram_members(tris).into_iter().flatten() {
+            let word = t as usize / 64;
+            if word >= self.appended.has_list.len() {
+                self.appended.has_list.resize(word + 1, 0);
+            }
+            self.appended.has_list[word] |= 1 << (t % 64);
             let (ranks, triples) = self.appended.lists.entry(t).or_default();
             let at = ranks.partition_point(|&r| r < rank);
             ranks.insert(at, rank);
@@ -331,6 +357,7 @@ impl LiveLexicon {
                     // A list only stream pentagrams filled goes with them,
                     // so the lists hold only the trigrams of known ones.
                     self.appended.lists.remove(&t);
+                    self.appended.has_list[t as usize / 64] &= !(1 << (t % 64));
                 }
             }
         }
@@ -471,7 +498,16 @@ impl FeatureSource for LiveLexicon {
 
     #[inline]
     fn is_white(&self, t: u32) -> bool {
-        self.df[t as usize] > 0 && self.base.params.score.is_white(self.score(t))
+        let df = self.df[t as usize];
+        // White exactly when df ≤ its weight's cutoff ([`white_cutoff`]
+        // agrees with the score's comparison for every df up to df_max;
+        // a df above it, which the stream never holds, is scored).
+        df > 0
+            && if df <= self.df_max {
+                df <= self.cutoffs[self.weight[t as usize] as usize]
+            } else {
+                self.base.params.score.is_white(self.score(t))
+            }
     }
 
     #[inline]
@@ -485,12 +521,46 @@ impl FeatureSource for LiveLexicon {
         } else {
             &[]
         };
-        let appended = self
+        let listed = self
             .appended
-            .lists
-            .get(&t)
-            .map_or(&[][..], |(_, triples)| triples.as_slice());
+            .has_list
+            .get(t as usize / 64)
+            .is_some_and(|w| w & (1 << (t % 64)) != 0);
+        let appended = if listed {
+            self.appended
+                .lists
+                .get(&t)
+                .map_or(&[][..], |(_, triples)| triples.as_slice())
+        } else {
+            &[]
+        };
         (model, appended)
+    }
+
+    #[inline]
+    fn prefetch_trigram(&self, t: u32) {
+        // What extraction reads per trigram: status (df, weight), column
+        // and the model's list offsets.
+        let i = t as usize;
+        prefetch_at(&self.df, i);
+        prefetch_at(&self.weight, i);
+        prefetch_at(&self.base.column, i);
+        prefetch_at(&self.base.pent_offsets, i);
+    }
+
+    #[inline]
+    fn prefetch_pentagram(&self, p: u32) {
+        if (p as usize) < self.base.n_pentagrams() {
+            self.base.prefetch_pentagram(p);
+        }
+    }
+
+    #[inline]
+    fn prefetch_agr(&self, t: u32) {
+        let i = t as usize;
+        prefetch_at(&self.df, i);
+        prefetch_at(&self.weight, i);
+        prefetch_at(&self.base.column, i);
     }
 
     fn pentagram_trigrams(&self, p: u32) -> [u32; 3] {
@@ -721,7 +791,7 @@ pub(crate) mod tests {
                 for (t, df) in &stream_counts.trigram_df {
                     let (i, old) = live.set_df(t.0, 0);
                     live.set_df(t.0, old + df);
-                    live.df_max = live.df_max.max(live.df(i));
+                    live.set_df_max(live.df_max.max(live.df(i)));
                 }
             };
             // The stream's documents are counted (so the document's own
