@@ -23,6 +23,7 @@ use differential_dataflow::{AsCollection, VecCollection};
 use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::core::OkErr;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::{Broadcast, Map};
 
@@ -171,14 +172,24 @@ pub fn statistics<'scope>(
     let grams = match pruning {
         None => grams,
         Some((age, seqs)) => {
+            // Only n-grams the model does not know go through pruning (and
+            // its exchange); the model's trigrams always count.
             let lex = lex.clone();
-            prune_rare(grams, seqs, age, move |g: &Gram| match *g {
-                Gram::Trigram(seq, t) => lex
-                    .lookup(crate::text::Trigram(t))
-                    .is_none()
-                    .then_some((TRIGRAM_KEY | t as u128, seq)),
-                Gram::Pentagram(p, rank) => Some((p, (rank >> 64) as u64)),
-            })
+            type Updates<'s> = StreamVec<'s, u64, (Gram, u64, isize)>;
+            let (candidates, kept): (Updates<'scope>, Updates<'scope>) =
+                grams.inner.ok_err(move |update| match update.0 {
+                    Gram::Trigram(_, t) if lex.lookup(crate::text::Trigram(t)).is_some() => {
+                        Err(update)
+                    }
+                    _ => Ok(update),
+                });
+            let pruned = prune_rare(candidates.as_collection(), seqs, age, |g: &Gram| {
+                Some(match *g {
+                    Gram::Trigram(seq, t) => (TRIGRAM_KEY | t as u128, seq),
+                    Gram::Pentagram(p, rank) => (p, (rank >> 64) as u64),
+                })
+            });
+            pruned.concat(kept.as_collection())
         }
     };
     let doc_trigrams = grams.clone().flat_map(|g| match g {
