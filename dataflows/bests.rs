@@ -21,6 +21,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::bits;
 use crate::features::lexicon::pentagram_members;
 use crate::features::{LiveLexicon, ProfileEntry};
 
@@ -146,22 +147,14 @@ impl ListChanges {
     }
 
     fn touch(&mut self, t: u32) {
-        let word = t as usize / 64;
-        if word >= self.touched.len() {
-            self.touched.resize((word + 1).next_power_of_two(), 0);
-        }
-        let bit = 1u64 << (t % 64);
-        if self.touched[word] & bit == 0 {
-            self.touched[word] |= bit;
+        if bits::insert(&mut self.touched, t) {
             self.touched_list.push(t);
         }
     }
 
     #[inline]
     fn is_touched(&self, t: u32) -> bool {
-        self.touched
-            .get(t as usize / 64)
-            .is_some_and(|w| w & (1 << (t % 64)) != 0)
+        bits::contains(&self.touched, t)
     }
 
     /// Updates the best pentagrams of `profile` (sorted by trigram, bests

@@ -221,8 +221,9 @@ impl<D: Clone> RareGrams<D> {
         }
     }
 
-    /// Rare n-grams held, and established ones (for reports and tests).
-    pub fn sizes(&self) -> (usize, usize) {
+    /// Rare n-grams held, and established ones.
+    #[cfg(test)]
+    fn sizes(&self) -> (usize, usize) {
         (self.rare.len(), self.established.len())
     }
 }

@@ -14,6 +14,7 @@
 //! are in [`words`].
 #![forbid(missing_docs)]
 
+pub mod bits;
 pub mod buf;
 #[path = "../dataflows/mod.rs"]
 pub mod dataflows;

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::bits;
 use crate::features::lexicon::{Lexicon, NO_COLUMN};
 use crate::features::source::FeatureSource;
 use crate::text::Normalization;
@@ -354,7 +355,7 @@ pub fn extract_pairs<S: FeatureSource + ?Sized>(
     for &t in &scratch.distinct {
         let col = lex.white_column(t);
         if col != NO_COLUMN {
-            insert_column(&mut scratch.set, col);
+            bits::insert(&mut scratch.set, col);
             pairs.push(FeaturePair {
                 column: col,
                 trigram: t,
@@ -555,7 +556,7 @@ pub fn reextract_pairs<S: FeatureSource + ?Sized>(
         }
         let col = lex.white_column(t);
         if col != NO_COLUMN {
-            insert_column(&mut scratch.set, col);
+            bits::insert(&mut scratch.set, col);
             pairs.push(FeaturePair {
                 column: col,
                 trigram: t,
@@ -585,7 +586,7 @@ fn push_agr<S: FeatureSource + ?Sized>(
 ) {
     for u in lex.pentagram_trigrams(best) {
         let col = lex.white_column(u);
-        if col != NO_COLUMN && insert_column(set, col) {
+        if col != NO_COLUMN && bits::insert(set, col) {
             pairs.push(FeaturePair {
                 column: col,
                 trigram: u,
@@ -641,20 +642,6 @@ fn prefetch_list(list: &[u32]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = list;
-}
-
-/// Marks column `col` in the bitset `set` (grown on demand); false when it
-/// already was set.
-#[inline]
-fn insert_column(set: &mut Vec<u64>, col: u32) -> bool {
-    let word = col as usize / 64;
-    if word >= set.len() {
-        set.resize((word + 1).next_power_of_two(), 0);
-    }
-    let bit = 1u64 << (col % 64);
-    let fresh = set[word] & bit == 0;
-    set[word] |= bit;
-    fresh
 }
 
 /// The pentagram of text trigram `t`'s list whose three trigram positions

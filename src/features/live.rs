@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use crate::bits;
 use crate::features::extract::prefetch_at;
 use crate::features::lexicon::{Lexicon, NO_COLUMN, pentagram_members};
 use crate::features::source::FeatureSource;
@@ -323,11 +324,7 @@ impl LiveLexicon {
         };
         self.appended.index.insert(p.0, id);
         for (t, a, b) in pentagram_members(tris).into_iter().flatten() {
-            let word = t as usize / 64;
-            if word >= self.appended.has_list.len() {
-                self.appended.has_list.resize(word + 1, 0);
-            }
-            self.appended.has_list[word] |= 1 << (t % 64);
+            bits::insert(&mut self.appended.has_list, t);
             let (ranks, triples) = self.appended.lists.entry(t).or_default();
             let at = ranks.partition_point(|&r| r < rank);
             ranks.insert(at, rank);
@@ -357,7 +354,7 @@ impl LiveLexicon {
                     // A list only stream pentagrams filled goes with them,
                     // so the lists hold only the trigrams of known ones.
                     self.appended.lists.remove(&t);
-                    self.appended.has_list[t as usize / 64] &= !(1 << (t % 64));
+                    bits::remove(&mut self.appended.has_list, t);
                 }
             }
         }
@@ -521,12 +518,7 @@ impl FeatureSource for LiveLexicon {
         } else {
             &[]
         };
-        let listed = self
-            .appended
-            .has_list
-            .get(t as usize / 64)
-            .is_some_and(|w| w & (1 << (t % 64)) != 0);
-        let appended = if listed {
+        let appended = if bits::contains(&self.appended.has_list, t) {
             self.appended
                 .lists
                 .get(&t)

@@ -555,17 +555,15 @@ fn pruned_stream_equals_batch_over_pruned_statistics_1_and_2_workers() {
         let outputs = assert_stream_equals(shared, workers, batches.clone(), |epoch, live| {
             oracle_of_counts(&model, live, &pruned[epoch], Plan::Full)
         });
-        let last = outputs
-            .iter()
-            .rev()
-            .find_map(|o| o.report.clone())
-            .expect("reports");
-        let full = run(&model, workers, batches.clone());
-        let unpruned = full
-            .iter()
-            .rev()
-            .find_map(|o| o.report.clone())
-            .expect("reports");
+        let last_report = |outputs: &[EpochOutput]| {
+            outputs
+                .iter()
+                .rev()
+                .find_map(|o| o.report.clone())
+                .expect("reports")
+        };
+        let last = last_report(&outputs);
+        let unpruned = last_report(&run(&model, workers, batches.clone()));
         assert!(
             last.trigrams < unpruned.trigrams,
             "{} trigrams pruned, {} not",
