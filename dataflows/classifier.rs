@@ -28,7 +28,11 @@
 //! (rule 2) is patched into the row ([`super::docrow`]). A document whose
 //! columns, codes and scale are unchanged keeps its result without running
 //! the network, and only a changed classification is emitted (the old one
-//! retracted).
+//! retracted). Under the folded plan a row with a DIRECT feature keeps its
+//! folded accumulators instead of its codes (its scale is that of every row
+//! whose largest value is 1.0), and a patch adds the code deltas of the
+//! columns it changed: a few integer rows instead of quantizing and
+//! gathering the whole row again, with the same integers.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -37,7 +41,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use super::bests::{ListChanges, ProfileCounts};
-use super::docrow::DocRow;
+use super::docrow::{ColumnDelta, DocRow};
 use super::holders::Holders;
 use crate::features::extract::research_bests;
 use crate::features::live::PentagramIndex;
@@ -46,7 +50,7 @@ use crate::features::{
     changed_df_ranges, extract_pairs, input_state, reextract_pairs,
 };
 use crate::model::{Model, Precision, PredictScratch};
-use crate::quant::{Plan, default_kernel, input_codes};
+use crate::quant::{Plan, RowQuantizer, default_kernel, input_codes};
 use crate::text::Pentagram;
 
 /// A document's classification as the stream emits it: the decided labels
@@ -127,9 +131,24 @@ struct DocState {
     profile: Vec<ProfileEntry>,
     /// Feature row, AGR features and best-pentagram reference counts.
     row: DocRow,
-    /// int8 input (codes, then scale bits).
-    codes: Vec<i32>,
+    /// What decides whether the network must run again.
+    input: DocInput,
     class: Classification,
+}
+
+/// What a held document keeps of its int8 input.
+#[derive(Debug, PartialEq, Eq)]
+enum DocInput {
+    /// The codes, then the scale bits ([`int8_input`]), compared after a
+    /// change.
+    Codes(Vec<i32>),
+    /// Under the folded plan, a row whose largest value is 1.0 (one with a
+    /// DIRECT feature): its folded accumulators
+    /// ([`FoldedPlan::accumulate`](crate::quant::plan::FoldedPlan::accumulate)).
+    /// The row's scale is that of every such row, so a patch adds the code
+    /// deltas of the columns it changed (exact integers) instead of
+    /// quantizing and gathering the whole row again.
+    Folded(Vec<i32>),
 }
 
 /// What a statistics change asks of the held documents.
@@ -178,6 +197,8 @@ pub struct Classifier {
     features: FeatureScratch,
     predict: PredictScratch,
     codes: Vec<i32>,
+    /// The quantizer of rows whose largest value is 1.0.
+    unit: RowQuantizer,
 }
 
 impl Classifier {
@@ -193,6 +214,7 @@ impl Classifier {
             .collect();
         let white_columns = lex.white_columns() as u64;
         let trigrams = lex.n_trigrams() as u64;
+        let model_arithmetic = model.int8_weights.arithmetic;
         Classifier {
             frozen: !model.meta.source.is_trained(),
             user: None,
@@ -212,6 +234,7 @@ impl Classifier {
             features: FeatureScratch::default(),
             predict: PredictScratch::default(),
             codes: Vec::new(),
+            unit: RowQuantizer::for_max(model_arithmetic, 1.0),
         }
     }
 
@@ -273,7 +296,7 @@ impl Classifier {
             work.reextract.extend(self.scale_sensitive.iter().copied());
         }
         // Rule 1, level only: patch the AGR value in place.
-        let mut patched: FxHashSet<u64> = FxHashSet::default();
+        let mut releveled: FxHashMap<u64, Vec<ColumnDelta>> = FxHashMap::default();
         for &u in &work.relevel {
             let Some(holders) = self.agr_index.get(u) else {
                 continue;
@@ -284,16 +307,17 @@ impl Classifier {
                     continue;
                 }
                 if let Some(doc) = self.docs.get_mut(&seq) {
-                    doc.row.relevel(&self.live, u, value);
-                    patched.insert(seq);
+                    let deltas = releveled.entry(seq).or_default();
+                    deltas.extend(doc.row.relevel(&self.live, u, value));
                 }
             }
         }
         // Rule 2: patch the changed best pentagrams in (searching again
         // only the lists whose best left).
         work.bests.retain(|seq, _| !work.reextract.contains(seq));
-        let mut patched: Vec<u64> = patched
-            .into_iter()
+        let mut patched: Vec<u64> = releveled
+            .keys()
+            .copied()
             .chain(work.bests.keys().copied())
             .chain(
                 work.research
@@ -308,7 +332,8 @@ impl Classifier {
             report.patched += 1;
             let changes = work.bests.remove(&seq).unwrap_or_default();
             let research = work.research.remove(&seq).unwrap_or_default();
-            if let Some((old, new)) = self.reclassify_patched(seq, changes, &research) {
+            let deltas = releveled.remove(&seq).unwrap_or_default();
+            if let Some((old, new)) = self.reclassify_patched(seq, changes, &research, deltas) {
                 report.reclassified += 1;
                 out.push(((seq, old), -1));
                 out.push(((seq, new), 1));
@@ -542,9 +567,8 @@ impl Classifier {
         for &(t, _, _, _) in &profile {
             self.text_index.insert(t, seq);
         }
-        let mut codes = Vec::new();
-        int8_input(&self.model, &row.row.vals, &mut codes);
-        let class = self.classify_row(&row.row, seq);
+        let input = self.fresh_input(&row.row);
+        let class = self.classify_row(&row.row, &input, seq);
         for &t in &row.agr {
             self.agr_index.insert(t, seq);
         }
@@ -553,7 +577,7 @@ impl Classifier {
             DocState {
                 profile,
                 row,
-                codes,
+                input,
                 class: class.clone(),
             },
         );
@@ -602,7 +626,7 @@ impl Classifier {
                 self.agr_index.insert(t, seq);
             }
         }
-        self.update_row(seq, cols_changed)
+        self.update_row(seq, cols_changed, None)
     }
 
     /// Re-runs a document whose row values were patched in place (levels)
@@ -613,6 +637,7 @@ impl Classifier {
         seq: u64,
         mut changes: Vec<(u32, u32)>,
         research: &[u32],
+        mut deltas: Vec<ColumnDelta>,
     ) -> Option<(Classification, Classification)> {
         let (mut entered, mut left) = (Vec::new(), Vec::new());
         let doc = self.docs.get_mut(&seq)?;
@@ -624,38 +649,99 @@ impl Classifier {
                 &mut self.features,
             ));
         }
-        let cols_changed =
-            doc.row
-                .patch(&self.live, &doc.profile, &changes, &mut entered, &mut left);
+        let cols_changed = doc.row.patch(
+            &self.live,
+            &doc.profile,
+            &changes,
+            &mut entered,
+            &mut left,
+            &mut deltas,
+        );
         for t in entered {
             self.agr_index.insert(t, seq);
         }
         self.unindex_agr(seq, &left);
-        self.update_row(seq, cols_changed)
+        self.update_row(seq, cols_changed, Some(&deltas))
     }
 
     /// Runs the network on a document whose row was replaced or patched,
     /// only when its int8 input changed (`cols_changed`, or other codes or
-    /// scale), and reports a changed classification.
+    /// scale), and reports a changed classification. `deltas`, when given,
+    /// are every (column, old value, new value) change of a patched row:
+    /// a row with folded accumulators adds their code deltas instead of
+    /// quantizing and gathering the whole row again.
     fn update_row(
         &mut self,
         seq: u64,
         cols_changed: bool,
+        deltas: Option<&[ColumnDelta]>,
     ) -> Option<(Classification, Classification)> {
         let doc = self.docs.get_mut(&seq)?;
-        int8_input(&self.model, &doc.row.row.vals, &mut self.codes);
-        if !cols_changed && doc.codes == self.codes {
-            return None;
+        if let (DocInput::Folded(acc), Some(deltas)) = (&mut doc.input, deltas) {
+            // Patches change AGR features only: the DIRECT features, and
+            // with them the row's largest value 1.0 and its scale, stay.
+            let folded = self.model.folded_plan();
+            let mut moved = false;
+            for &(col, old, new) in deltas {
+                let delta = self.unit.code(new) - self.unit.code(old);
+                if delta != 0 {
+                    folded.add_column(col, delta, acc);
+                    moved = true;
+                }
+            }
+            if !moved {
+                return None;
+            }
+            let prediction = self.model.predict_folded_acc(
+                acc,
+                self.unit.qp.scale,
+                doc.row.row.cols.len(),
+                &mut self.predict,
+            );
+            // User categories need the full plan: the model decides.
+            let class = classification(&self.model, &prediction, self.top_k);
+            return (class != doc.class)
+                .then(|| (std::mem::replace(&mut doc.class, class.clone()), class));
         }
         let row = std::mem::take(&mut doc.row.row);
-        let class = self.classify_row(&row, seq);
+        let input = self.fresh_input(&row);
+        let doc = self.docs.get_mut(&seq)?;
+        if !cols_changed && input == doc.input {
+            doc.row.row = row;
+            return None;
+        }
+        let class = self.classify_row(&row, &input, seq);
         let doc = self.docs.get_mut(&seq)?;
         doc.row.row = row;
-        std::mem::swap(&mut doc.codes, &mut self.codes);
+        doc.input = input;
         if class == doc.class {
             return None;
         }
         Some((std::mem::replace(&mut doc.class, class.clone()), class))
+    }
+
+    /// The int8 input a held document keeps for `row`: under the folded
+    /// plan, the folded accumulators of a row whose largest value is 1.0;
+    /// otherwise its codes and scale.
+    fn fresh_input(&mut self, row: &SparseRow) -> DocInput {
+        let unit_max = row.vals.iter().fold(0.0f32, |m, &v| m.max(v)) == 1.0;
+        if self.plan == Plan::Folded && unit_max {
+            let qp = input_codes(
+                self.model.int8_weights.arithmetic,
+                &row.vals,
+                &mut self.codes,
+            );
+            debug_assert_eq!(qp.scale.to_bits(), self.unit.qp.scale.to_bits());
+            let mut acc = Vec::new();
+            self.model
+                .folded_plan()
+                .accumulate(default_kernel(), &row.cols, &self.codes, &mut acc);
+            DocInput::Folded(acc)
+        } else {
+            let mut codes = Vec::new();
+            int8_input(&self.model, &row.vals, &mut codes);
+            DocInput::Codes(codes)
+        }
     }
 
     /// Feature row of a text and its trigram profile (sorted by trigram).
@@ -676,8 +762,9 @@ impl Classifier {
         (row, profile)
     }
 
-    /// Classification of document `seq`'s feature row.
-    fn classify_row(&mut self, row: &SparseRow, seq: u64) -> Classification {
+    /// Classification of document `seq`'s feature row, whose int8 input
+    /// is `input` ([`Classifier::fresh_input`]).
+    fn classify_row(&mut self, row: &SparseRow, input: &DocInput, seq: u64) -> Classification {
         // Rule 3: without a DIRECT feature (value 1.0) the row's scale is
         // set by its own AGR values.
         if !row.is_empty() && !row.vals.contains(&1.0) {
@@ -685,11 +772,18 @@ impl Classifier {
         } else {
             self.scale_sensitive.remove(&seq);
         }
-        let prediction = match self.plan {
-            Plan::Full => self
-                .model
-                .predict_row(row, Precision::Int8, &mut self.predict),
-            plan => {
+        let prediction = match (input, self.plan) {
+            (DocInput::Folded(acc), _) => self.model.predict_folded_acc(
+                acc,
+                self.unit.qp.scale,
+                row.cols.len(),
+                &mut self.predict,
+            ),
+            (DocInput::Codes(_), Plan::Full) => {
+                self.model
+                    .predict_row(row, Precision::Int8, &mut self.predict)
+            }
+            (DocInput::Codes(_), plan) => {
                 let mut preds = self.model.predict_rows_plan(
                     &[row],
                     Precision::Int8,
@@ -700,9 +794,15 @@ impl Classifier {
                 preds.swap_remove(0)
             }
         };
+        self.decide(&prediction)
+    }
+
+    /// The stream's record of a prediction: the model's decision, or the
+    /// user's categories ranked.
+    fn decide(&self, prediction: &crate::model::Prediction) -> Classification {
         match &self.user {
-            Some(user) => user_classification(user, &prediction, self.top_k),
-            None => classification(&self.model, &prediction, self.top_k),
+            Some(user) => user_classification(user, prediction, self.top_k),
+            None => classification(&self.model, prediction, self.top_k),
         }
     }
 

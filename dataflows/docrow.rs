@@ -18,6 +18,11 @@ use crate::features::{
     FeatureKind, FeaturePair, FeatureSource, LiveLexicon, NO_COLUMN, ProfileEntry, SparseRow,
 };
 
+/// One change of a row: (column, old value, new value), 0.0 for a column
+/// not set. A patch reports its changes so that a row's int8 accumulators
+/// can follow them.
+pub type ColumnDelta = (u32, f32, f32);
+
 /// A held document's row with what patching it needs.
 #[derive(Debug, Default)]
 pub struct DocRow {
@@ -63,8 +68,9 @@ impl DocRow {
 
     /// Applies best-pentagram changes `(old, new)` (pentagram indices,
     /// `u32::MAX` for none) of a document with `profile`. Trigrams entering
-    /// or leaving the AGR features are appended to `entered` and `left`.
-    /// Returns whether the row changed.
+    /// or leaving the AGR features are appended to `entered` and `left`,
+    /// and the columns they set or clear to `deltas`. Returns whether the
+    /// row changed.
     pub fn patch(
         &mut self,
         lex: &LiveLexicon,
@@ -72,6 +78,7 @@ impl DocRow {
         changes: &[(u32, u32)],
         entered: &mut Vec<u32>,
         left: &mut Vec<u32>,
+        deltas: &mut Vec<ColumnDelta>,
     ) -> bool {
         let mut crossed: Vec<u32> = Vec::new();
         for &(old, new) in changes {
@@ -105,8 +112,10 @@ impl DocRow {
             let at = self.row.cols.binary_search(&col);
             match (held, at) {
                 (true, Err(pos)) => {
+                    let value = lex.agr_value(u);
                     self.row.cols.insert(pos, col);
-                    self.row.vals.insert(pos, lex.agr_value(u));
+                    self.row.vals.insert(pos, value);
+                    deltas.push((col, 0.0, value));
                     let i = self.agr.binary_search(&u).unwrap_or_else(|i| i);
                     self.agr.insert(i, u);
                     entered.push(u);
@@ -114,7 +123,7 @@ impl DocRow {
                 }
                 (false, Ok(pos)) => {
                     self.row.cols.remove(pos);
-                    self.row.vals.remove(pos);
+                    deltas.push((col, self.row.vals.remove(pos), 0.0));
                     if let Ok(i) = self.agr.binary_search(&u) {
                         self.agr.remove(i);
                     }
@@ -152,10 +161,12 @@ impl DocRow {
         }
     }
 
-    /// Sets AGR feature `u`'s value to `value` (its level changed).
-    pub fn relevel(&mut self, lex: &LiveLexicon, u: u32, value: f32) {
-        if let Ok(pos) = self.row.cols.binary_search(&lex.column(u)) {
-            self.row.vals[pos] = value;
-        }
+    /// Sets AGR feature `u`'s value to `value` (its level changed); the
+    /// change, if the row holds `u`.
+    pub fn relevel(&mut self, lex: &LiveLexicon, u: u32, value: f32) -> Option<ColumnDelta> {
+        let col = lex.column(u);
+        let pos = self.row.cols.binary_search(&col).ok()?;
+        let old = std::mem::replace(&mut self.row.vals[pos], value);
+        Some((col, old, value))
     }
 }

@@ -7,8 +7,11 @@ documents generated from the corpus' character trigram distribution (an
 order-2 character Markov chain fitted on train.csv, fixed seed, lengths
 drawn from the corpus and capped). For each epoch size and worker count it
 reports docs/s, p50/p99 epoch latency (last record of an epoch read →
-its output written), peak RSS and RSS per retained document, and checks
-that every record produced exactly one net classification.
+its output written), peak RSS, RSS per retained document, and the
+marginal memory per retained document (peak RSS above the same command on
+the stream's first record alone, which the model's mapped file and folded
+plan dominate), and checks that every record produced exactly one net
+classification.
 
 Skips cleanly (exit 0) when the corpus is absent. Results go to
 target/bench/stream.json.
@@ -76,6 +79,23 @@ def percentile(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else 0.0
 
 
+def baseline_rss_kib(binary, model, stream_path, workers, plan=None):
+    """Peak RSS of the same command on the stream's first record alone: the
+    model (mapped file, folded plan) and the process, which every run pays
+    whatever it holds."""
+    one = os.path.join(ROOT, "target/bench/stream-one.jsonl")
+    with open(stream_path, encoding="utf-8") as src, open(one, "w", encoding="utf-8") as dst:
+        dst.write(src.readline())
+    cmd = ["/usr/bin/time", "-f", "%M", binary, "stream", "-m", model, "-i", one,
+           "-w", str(workers), "-o", os.devnull]
+    if plan:
+        cmd += ["--plan", plan]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"scyth stream failed: {p.stderr}")
+    return int(p.stderr.strip().splitlines()[-1])
+
+
 def run(binary, model, stream_path, epoch_docs, workers, window, n_records, plan=None,
         max_lag=None):
     out = os.path.join(ROOT, "target/bench/stream-out.jsonl")
@@ -109,6 +129,7 @@ def run(binary, model, stream_path, epoch_docs, workers, window, n_records, plan
     assert retained == want, f"{retained} live documents, expected {want}"
     assert all(v in (0, 1) for v in live.values()), "a document counted twice"
     elapsed = lines[-1]["elapsed_ms"] / 1e3
+    base_kib = baseline_rss_kib(binary, model, stream_path, workers, plan)
     lat = [l["latency_ms"] for l in lines]
     return {
         "epoch_docs": epoch_docs, "workers": workers, "window": window,
@@ -118,6 +139,9 @@ def run(binary, model, stream_path, epoch_docs, workers, window, n_records, plan
         "p99_latency_ms": round(percentile(lat, 99), 1),
         "peak_rss_mib": round(rss_kib / 1024, 1),
         "rss_kib_per_retained_doc": round(rss_kib / max(retained, 1), 1),
+        # What holding documents costs: peak RSS above the one-record run.
+        "baseline_rss_mib": round(base_kib / 1024, 1),
+        "marginal_kib_per_retained_doc": round((rss_kib - base_kib) / max(retained, 1), 1),
         "reclassified": sum(l["reclassified"] for l in lines),
         "rechecked": sum(l["rechecked"] for l in lines),
         "patched": sum(l["patched"] for l in lines),
@@ -133,7 +157,7 @@ def main():
     ap.add_argument("--synthetic", type=int, default=50000)
     ap.add_argument("--max-len", type=int, default=400)
     ap.add_argument("--window", type=int, default=5000,
-                    help="--window-docs for the synthetic run (bounds state)")
+                    help="--window-docs for the synthetic run (bounds state; 0: no window, every document held)")
     ap.add_argument("--epochs", default="10,100,1000")
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--plan", help="--plan for scyth stream (default: the binary's own)")

@@ -7,8 +7,8 @@ use crate::features::{FeatureScratch, SparseRow, extract};
 use crate::model::Model;
 use crate::network::{l2_normalized, sigmoid};
 use crate::quant::plan::{
-    PlanContext, forward_folded_f32, forward_folded_int8, forward_linked_f32, forward_linked_int8,
-    resolve,
+    FoldedPlan, PlanContext, forward_folded_f32, forward_folded_int8, forward_linked_f32,
+    forward_linked_int8, resolve,
 };
 use crate::quant::{
     Int8Kernel, Int8Scratch, Plan, PlanChoice, default_kernel, forward_int8, forward_int8_batch,
@@ -287,6 +287,43 @@ impl Model {
                     &mut scratch.int8,
                 ))
             }
+        }
+    }
+
+    /// The int8 folded plan ([`Model::prepare_plan`] builds it once), for
+    /// a caller that keeps rows' folded accumulators itself (the stream
+    /// patches them by code deltas).
+    ///
+    /// # Panics
+    /// On a model without float weights (no folded plan; `prepare_plan`
+    /// refuses the plan for it).
+    pub fn folded_plan(&self) -> &FoldedPlan {
+        let f = self
+            .f32_weights
+            .as_ref()
+            .expect("folded plans need float weights (see Model::prepare_plan)");
+        self.int8_weights.plans.folded(f)
+    }
+
+    /// The int8 folded plan's prediction for a row with `n_features`
+    /// active columns, quantized with `scale`, whose folded accumulators
+    /// are `acc` ([`FoldedPlan::accumulate`]): what
+    /// [`Model::predict_rows_plan`] gives for that row under
+    /// [`Plan::Folded`] and [`Precision::Int8`], from the same arithmetic.
+    pub fn predict_folded_acc(
+        &self,
+        acc: &[i32],
+        scale: f32,
+        n_features: usize,
+        scratch: &mut PredictScratch,
+    ) -> Prediction {
+        scratch.logits.clear();
+        self.folded_plan()
+            .extend_logits(acc, scale, &self.bias, &mut scratch.logits);
+        Prediction {
+            probabilities: scratch.logits.iter().map(|&l| sigmoid(l)).collect(),
+            linked: Vec::new(),
+            n_features,
         }
     }
 

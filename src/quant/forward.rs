@@ -78,36 +78,57 @@ pub struct Int8Output {
 /// statistics moved without moving their codes.
 pub fn input_codes(arithmetic: Arithmetic, vals: &[f32], codes: &mut Vec<i32>) -> QParams {
     let max = vals.iter().fold(0.0f32, |m, &v| m.max(v));
+    let quantizer = RowQuantizer::for_max(arithmetic, max);
     codes.clear();
-    match arithmetic {
-        Arithmetic::Scyth => {
-            let qp = crate::quant::choose_qparams(0.0, max, QMAX_REDUCED);
-            let inv = 1.0 / qp.scale;
-            codes.extend(vals.iter().map(|&v| {
-                quantize_one(v, inv, qp.zero_point, QMAX_REDUCED) as i32 - qp.zero_point
-            }));
-            qp
-        }
-        Arithmetic::Fbgemm => {
-            // The values and the implicit zeros are ≥ 0: the zero point is 0.
-            let qp = choose_qparams_fbgemm(0.0, max, QMAX_REDUCED);
-            let inv = 1.0 / qp.scale;
-            codes.extend(
-                vals.iter()
-                    .map(|&v| quantize_one_fma(v, inv, qp.zero_point) as i32 - qp.zero_point),
-            );
-            qp
-        }
-    }
+    codes.extend(vals.iter().map(|&v| quantizer.code(v)));
+    quantizer.qp
 }
 
 /// The code of value `v` in a row whose largest value is 1.0 (any row with
 /// a DIRECT feature): the AGR level of a trigram, a function of its score
 /// alone.
 pub fn unit_row_code(arithmetic: Arithmetic, v: f32) -> i32 {
-    let mut codes = Vec::with_capacity(2);
-    input_codes(arithmetic, &[1.0, v], &mut codes);
-    codes[1]
+    // The row [1.0, v], as `input_codes` would quantize it.
+    RowQuantizer::for_max(arithmetic, v.max(1.0)).code(v)
+}
+
+/// The quantization of one row's values, fixed by the row's largest value:
+/// what [`input_codes`] applies to every value. For a row whose largest
+/// value is 1.0 (every row with a DIRECT feature) it is the same for all
+/// rows, so a value's code can be computed alone, which is what lets the
+/// stream patch a held row's accumulators by code deltas.
+#[derive(Debug, Clone, Copy)]
+pub struct RowQuantizer {
+    arithmetic: Arithmetic,
+    /// Scale and zero point of the row's codes.
+    pub qp: QParams,
+    inv: f32,
+}
+
+impl RowQuantizer {
+    /// The quantizer of a row whose largest value is `max` (values ≥ 0).
+    pub fn for_max(arithmetic: Arithmetic, max: f32) -> RowQuantizer {
+        let qp = match arithmetic {
+            Arithmetic::Scyth => crate::quant::choose_qparams(0.0, max, QMAX_REDUCED),
+            // The values and the implicit zeros are ≥ 0: the zero point is 0.
+            Arithmetic::Fbgemm => choose_qparams_fbgemm(0.0, max, QMAX_REDUCED),
+        };
+        RowQuantizer {
+            arithmetic,
+            qp,
+            inv: 1.0 / qp.scale,
+        }
+    }
+
+    /// The code of value `v` (zero point subtracted; 0 for 0.0).
+    #[inline]
+    pub fn code(&self, v: f32) -> i32 {
+        let zp = self.qp.zero_point;
+        match self.arithmetic {
+            Arithmetic::Scyth => quantize_one(v, self.inv, zp, QMAX_REDUCED) as i32 - zp,
+            Arithmetic::Fbgemm => quantize_one_fma(v, self.inv, zp) as i32 - zp,
+        }
+    }
 }
 
 /// Runs the int8 network on one sparse row; `bias` is the head bias. The

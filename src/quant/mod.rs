@@ -11,8 +11,8 @@ pub mod weights;
 
 pub use activation::{Arithmetic, QParams, choose_qparams, choose_qparams_fbgemm, quantize_row};
 pub use forward::{
-    Int8Batch, Int8Output, Int8Scratch, forward_int8, forward_int8_batch, input_codes,
-    unit_row_code,
+    Int8Batch, Int8Output, Int8Scratch, RowQuantizer, forward_int8, forward_int8_batch,
+    input_codes, unit_row_code,
 };
 pub use kernels::{
     DenseInt8, Int8Kernel, PackedInt8, ScalarKernel, available_kernels, default_kernel,

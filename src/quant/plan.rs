@@ -415,18 +415,52 @@ pub fn forward_folded_int8<'s>(
     s.logits.clear();
     for row in rows {
         let qp = input_codes(arithmetic, &row.vals, &mut s.codes);
-        s.acc.clear();
-        s.acc.resize(plan.width, 0);
-        kernel.sparse_accumulate(&plan.codes, plan.width, &row.cols, &s.codes, &mut s.acc);
-        s.logits.extend(
-            s.acc[..plan.c]
-                .iter()
-                .zip(&plan.scales)
-                .zip(bias)
-                .map(|((&a, &sc), &b)| a as f32 * (qp.scale * sc) + b),
-        );
+        plan.accumulate(kernel, &row.cols, &s.codes, &mut s.acc);
+        plan.extend_logits(&s.acc, qp.scale, bias, &mut s.logits);
     }
     &s.logits
+}
+
+impl FoldedPlan {
+    /// The integer accumulators of one row (`width` of them, replaced):
+    /// Σ code · folded codes over its active columns `cols`.
+    pub fn accumulate(
+        &self,
+        kernel: &dyn Int8Kernel,
+        cols: &[u32],
+        codes: &[i32],
+        acc: &mut Vec<i32>,
+    ) {
+        acc.clear();
+        acc.resize(self.width, 0);
+        kernel.sparse_accumulate(&self.codes, self.width, cols, codes, acc);
+    }
+
+    /// Adds `delta` times column `col`'s folded codes to accumulators `acc`
+    /// (a code that changed from `old` to `old + delta`): the same integers
+    /// as accumulating the whole row again, since the kernels' sums are
+    /// exact ([`Int8Kernel::sparse_accumulate`]).
+    pub fn add_column(&self, col: u32, delta: i32, acc: &mut [i32]) {
+        let start = col as usize * self.width;
+        for (a, &w) in acc[..self.c]
+            .iter_mut()
+            .zip(&self.codes[start..start + self.c])
+        {
+            *a += delta * w as i32;
+        }
+    }
+
+    /// Appends the logits of accumulators `acc` of a row quantized with
+    /// `scale`: dequantized per category, plus bias.
+    pub fn extend_logits(&self, acc: &[i32], scale: f32, bias: &[f32], logits: &mut Vec<f32>) {
+        logits.extend(
+            acc[..self.c]
+                .iter()
+                .zip(&self.scales)
+                .zip(bias)
+                .map(|((&a, &sc), &b)| a as f32 * (scale * sc) + b),
+        );
+    }
 }
 
 #[cfg(test)]

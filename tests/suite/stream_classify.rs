@@ -360,6 +360,35 @@ fn windowed_chain_stream_equals_batch_1_and_2_workers() {
     }
 }
 
+/// Under the folded plan a patched row's classification comes from its
+/// folded accumulators plus the code deltas of the columns the patch
+/// changed (no new gather): after every epoch of a windowed stream, where
+/// most held rows are patched, it equals `scyth classify`'s folded plan
+/// over the whole rows at 1 and 2 workers.
+#[test]
+fn windowed_chain_under_the_folded_plan_equals_batch_1_and_2_workers() {
+    let model = Arc::new(tiny_model());
+    let plan = model
+        .prepare_plan(PlanChoice::Forced(Plan::Folded), false)
+        .expect("folded plan");
+    for workers in [1, 2] {
+        let outputs = assert_stream_equals_batch_plan(
+            model.clone(),
+            workers,
+            windowed_chain(90, 6, 18),
+            plan,
+        );
+        let reports: Vec<&EpochReport> = outputs.iter().filter_map(|o| o.report.as_ref()).collect();
+        let patched: u64 = reports.iter().map(|r| r.patched).sum();
+        let reclassified: u64 = reports.iter().map(|r| r.reclassified).sum();
+        let rechecked: u64 = reports.iter().map(|r| r.rechecked).sum();
+        assert!(
+            patched > 100 && reclassified > 20 && rechecked < patched / 4,
+            "{workers} workers: patched {patched}, reclassified {reclassified}, rechecked {rechecked}"
+        );
+    }
+}
+
 /// [`windowed_chain`] with six kanji no other document holds appended to
 /// every text (a name only that article mentions), so each document brings
 /// trigrams the model never saw, and they leave with it.
