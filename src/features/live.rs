@@ -531,13 +531,10 @@ impl FeatureSource for LiveLexicon {
 
     #[inline]
     fn prefetch_trigram(&self, t: u32) {
-        // What extraction reads per trigram: status (df, weight), column
-        // and the model's list offsets.
-        let i = t as usize;
-        prefetch_at(&self.df, i);
-        prefetch_at(&self.weight, i);
-        prefetch_at(&self.base.column, i);
-        prefetch_at(&self.base.pent_offsets, i);
+        // What extraction reads per trigram: what an AGR member needs
+        // (status, column), and the model's list offsets.
+        self.prefetch_agr(t);
+        prefetch_at(&self.base.pent_offsets, t as usize);
     }
 
     #[inline]

@@ -80,7 +80,11 @@ pub fn input_codes(arithmetic: Arithmetic, vals: &[f32], codes: &mut Vec<i32>) -
     let max = vals.iter().fold(0.0f32, |m, &v| m.max(v));
     let quantizer = RowQuantizer::for_max(arithmetic, max);
     codes.clear();
-    codes.extend(vals.iter().map(|&v| quantizer.code(v)));
+    // The arithmetic is chosen once per row, not per value.
+    match arithmetic {
+        Arithmetic::Scyth => codes.extend(vals.iter().map(|&v| quantizer.code_scyth(v))),
+        Arithmetic::Fbgemm => codes.extend(vals.iter().map(|&v| quantizer.code_fbgemm(v))),
+    }
     quantizer.qp
 }
 
@@ -123,11 +127,22 @@ impl RowQuantizer {
     /// The code of value `v` (zero point subtracted; 0 for 0.0).
     #[inline]
     pub fn code(&self, v: f32) -> i32 {
-        let zp = self.qp.zero_point;
         match self.arithmetic {
-            Arithmetic::Scyth => quantize_one(v, self.inv, zp, QMAX_REDUCED) as i32 - zp,
-            Arithmetic::Fbgemm => quantize_one_fma(v, self.inv, zp) as i32 - zp,
+            Arithmetic::Scyth => self.code_scyth(v),
+            Arithmetic::Fbgemm => self.code_fbgemm(v),
         }
+    }
+
+    #[inline]
+    fn code_scyth(&self, v: f32) -> i32 {
+        let zp = self.qp.zero_point;
+        quantize_one(v, self.inv, zp, QMAX_REDUCED) as i32 - zp
+    }
+
+    #[inline]
+    fn code_fbgemm(&self, v: f32) -> i32 {
+        let zp = self.qp.zero_point;
+        quantize_one_fma(v, self.inv, zp) as i32 - zp
     }
 }
 
