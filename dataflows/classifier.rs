@@ -270,8 +270,7 @@ impl Classifier {
         let any_stats = !stats.is_empty();
         let mut timer = StepTimer::start();
         let n_stats = stats.len();
-        let mut work = self.apply_stats(stats, &mut report);
-        timer.lap(0);
+        let mut work = self.apply_stats(stats, &mut report, &mut timer);
 
         let (added, removed) = net_documents(docs);
         for seq in removed {
@@ -339,7 +338,7 @@ impl Classifier {
                 out.push(((seq, new), 1));
             }
         }
-        timer.lap(1);
+        timer.lap(Phase::Patch);
         let mut affected: Vec<u64> = work.reextract.into_iter().collect();
         affected.sort_unstable();
         for seq in affected {
@@ -355,16 +354,16 @@ impl Classifier {
             }
         }
 
-        timer.lap(2);
+        timer.lap(Phase::Recheck);
         let n_added = added.len();
         for (seq, text) in added {
             let class = self.insert(seq, text);
             out.push(((seq, class), 1));
         }
-        timer.lap(3);
+        timer.lap(Phase::Insert);
         report.docs_held = self.docs.len() as u64;
         self.fill_globals(&mut report);
-        timer.lap(4);
+        timer.lap(Phase::Report);
         timer.print(|| {
             format!(
                 "stats {n_stats}, added {n_added}, patched {}, rechecked {}, held {}",
@@ -376,7 +375,12 @@ impl Classifier {
 
     /// Applies statistics changes; returns the documents to re-extract and
     /// the trigrams to re-level (module documentation, rules 1 and 2).
-    fn apply_stats(&mut self, stats: Vec<(StatChange, isize)>, report: &mut EpochReport) -> Work {
+    fn apply_stats(
+        &mut self,
+        stats: Vec<(StatChange, isize)>,
+        report: &mut EpochReport,
+        timer: &mut StepTimer,
+    ) -> Work {
         let base = self.live.base();
         let (base_docs, base_max) = (base.n_docs, base.df_max);
         let params = base.params.score;
@@ -427,6 +431,8 @@ impl Classifier {
         let new_max = df_max.unwrap_or(old_max);
         self.live.set_df_max(new_max);
 
+        timer.lap(Phase::Collect);
+
         // Rule 1: column trigrams whose state changed.
         let mut old_df: FxHashMap<u32, u32> = FxHashMap::default();
         let mut keys: Vec<(u64, Option<u32>)> = dfs.into_iter().collect();
@@ -460,6 +466,7 @@ impl Classifier {
                 old_df.insert(t, old);
             }
         }
+        timer.lap(Phase::Df);
         let mut work = Work {
             zeroed,
             ..Work::default()
@@ -508,6 +515,8 @@ impl Classifier {
             }
         }
 
+        timer.lap(Phase::Status);
+
         // Rule 2: pentagrams that left, entered or moved in list order. A
         // pentagram whose first documents left moves later in its lists in
         // place, keeping its index; any other move leaves under its old
@@ -545,6 +554,7 @@ impl Classifier {
             }
         }
         self.lists.finish();
+        timer.lap(Phase::Lists);
         if !self.lists.is_empty() {
             for (&seq, doc) in self.docs.iter_mut() {
                 let update =
@@ -558,6 +568,7 @@ impl Classifier {
                 }
             }
         }
+        timer.lap(Phase::Bests);
         work
     }
 
@@ -832,13 +843,66 @@ impl Classifier {
     }
 }
 
+/// The phases of [`Classifier::step`] that [`StepTimer`] times.
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// Reading the statistics changes (and setting N and df_max).
+    Collect,
+    /// New dfs into the live lexicon and the (weight, df) index.
+    Df,
+    /// Column trigrams whose input state changed, and the documents a
+    /// status flip reaches.
+    Status,
+    /// Pentagrams entering, leaving or moving in their lists.
+    Lists,
+    /// The held documents' best pentagrams after the list changes.
+    Bests,
+    /// Patching rows (levels, best pentagrams) and re-classifying them.
+    Patch,
+    /// Re-extracting documents (status flips, rule 3).
+    Recheck,
+    /// Extracting and classifying new documents.
+    Insert,
+    /// The epoch report.
+    Report,
+}
+
+impl Phase {
+    const ALL: [Phase; 9] = [
+        Phase::Collect,
+        Phase::Df,
+        Phase::Status,
+        Phase::Lists,
+        Phase::Bests,
+        Phase::Patch,
+        Phase::Recheck,
+        Phase::Insert,
+        Phase::Report,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Collect => "collect",
+            Phase::Df => "df",
+            Phase::Status => "status",
+            Phase::Lists => "lists",
+            Phase::Bests => "bests",
+            Phase::Patch => "patch",
+            Phase::Recheck => "recheck",
+            Phase::Insert => "insert",
+            Phase::Report => "report",
+        }
+    }
+}
+
 /// Per-phase timings of [`Classifier::step`], printed to standard error
-/// when `SCYTH_STREAM_TIMERS` is set (to see where an epoch's time goes).
+/// when `SCYTH_STREAM_TIMERS` is set (to see where an epoch's time goes;
+/// the first five phases are done in full by every worker, except the
+/// best-pentagram update, which covers the worker's own documents).
 struct StepTimer {
     on: bool,
     last: std::time::Instant,
-    /// Apply statistics, patch, re-check, insert, report.
-    spent: [std::time::Duration; 5],
+    spent: [std::time::Duration; Phase::ALL.len()],
 }
 
 impl StepTimer {
@@ -850,20 +914,27 @@ impl StepTimer {
         }
     }
 
-    /// Charges the time since the last lap to phase `phase`.
-    fn lap(&mut self, phase: usize) {
+    /// Charges the time since the last lap to `phase`.
+    fn lap(&mut self, phase: Phase) {
         if self.on {
             let now = std::time::Instant::now();
-            self.spent[phase] += now - self.last;
+            self.spent[phase as usize] += now - self.last;
             self.last = now;
         }
     }
 
     fn print(&self, counts: impl FnOnce() -> String) {
         if self.on {
-            let [a, p, r, i, g] = self.spent.map(|d| d.as_secs_f64() * 1e3);
+            let phases: Vec<String> = Phase::ALL
+                .iter()
+                .map(|&p| {
+                    let ms = self.spent[p as usize].as_secs_f64() * 1e3;
+                    format!("{} {ms:.1}", p.name())
+                })
+                .collect();
             eprintln!(
-                "scyth stream timers: apply {a:.1} ms, patch {p:.1} ms, recheck {r:.1} ms, insert {i:.1} ms, report {g:.1} ms; {}",
+                "scyth stream timers (ms): {}; {}",
+                phases.join(", "),
                 counts()
             );
         }

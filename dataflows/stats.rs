@@ -11,6 +11,8 @@
 
 use differential_dataflow::VecCollection;
 use differential_dataflow::lattice::Lattice;
+use differential_dataflow::operators::CountTotal;
+use timely::order::TotalOrder;
 use timely::progress::Timestamp;
 
 use super::aggregate::aggregate_per_time;
@@ -40,15 +42,18 @@ where
 /// from the output of [`distinct_trigrams`]: df is the number of documents
 /// containing the trigram. A trigram whose df falls to 0 disappears. The
 /// occurrences are pre-aggregated per epoch ([`aggregate_per_time`]), so
-/// the count sees one update per distinct trigram and epoch.
+/// the count sees one update per distinct trigram and epoch. Times are
+/// totally ordered (epochs), so the count reads each changed trigram's
+/// total from its input arrangement (`count_total`) and keeps no second,
+/// output arrangement.
 pub fn document_frequencies<'scope, T>(
     doc_trigrams: VecCollection<'scope, T, (u64, u64)>,
 ) -> VecCollection<'scope, T, (u64, u32)>
 where
-    T: Timestamp + Lattice + Ord,
+    T: Timestamp + Lattice + TotalOrder + Ord,
 {
     aggregate_per_time(doc_trigrams.map(|(_, trigram)| trigram))
-        .count()
+        .count_total()
         .map(|(trigram, df)| (trigram, count_to_u32(df)))
 }
 
@@ -57,10 +62,10 @@ pub fn document_count<'scope, T>(
     docs: VecCollection<'scope, T, (u64, String)>,
 ) -> VecCollection<'scope, T, ((), u64)>
 where
-    T: Timestamp + Lattice + Ord,
+    T: Timestamp + Lattice + TotalOrder + Ord,
 {
     aggregate_per_time(docs.map(|_| ()))
-        .count()
+        .count_total()
         .map(|((), n)| ((), u64::try_from(n).unwrap_or(0)))
 }
 
@@ -70,20 +75,25 @@ where
 ///
 /// The reduction sees the distinct df values with their counts, not every
 /// trigram, so its work per change is bounded by the number of distinct df
-/// values.
+/// values. The df changes are summed per df value and epoch on the worker
+/// that counted them ([`aggregate_per_time`]): most changed trigrams move
+/// between a few small dfs, so the one worker that owns the single key
+/// receives a few thousand updates per epoch instead of two per changed
+/// trigram.
 pub fn df_max<'scope, T>(
     df: VecCollection<'scope, T, (u64, u32)>,
 ) -> VecCollection<'scope, T, ((), u32)>
 where
     T: Timestamp + Lattice + Ord,
 {
-    df.map(|(_, df)| ((), df))
-        .reduce(|_unit, dfs, out: &mut Vec<(u32, isize)>| {
+    aggregate_per_time(df.map(|(_, df)| ((), df))).reduce(
+        |_unit, dfs, out: &mut Vec<(u32, isize)>| {
             // Values arrive sorted ascending and non-empty.
             if let Some((max, _)) = dfs.last() {
                 out.push((**max, 1));
             }
-        })
+        },
+    )
 }
 
 /// A count of documents as a df. Counts are positive for any valid input (no
