@@ -74,8 +74,13 @@ pub enum StatChange {
     Docs(u64),
     /// The largest df.
     DfMax(u32),
-    /// The df of a packed trigram.
+    /// The df of a packed trigram with an input column.
     Df(u64, u32),
+    /// A packed trigram the model never saw is in the statistics (df ≥ 1;
+    /// retracted when its df falls to 0). Such a trigram has no column, so
+    /// its df decides nothing but whether it is present: the live lexicon
+    /// holds it as df 1.
+    Present(u64),
     /// A pentagram (packed) known in the stream beyond the model's, with its
     /// first-appearance rank.
     Pentagram(u128, u128),
@@ -417,6 +422,10 @@ impl Classifier {
                 (StatChange::Df(key, _), false) => {
                     // The stream no longer holds the trigram: the model's df.
                     dfs.entry(key).or_insert(None);
+                }
+                // One transition per key and epoch (summed per epoch).
+                (StatChange::Present(key), present) => {
+                    dfs.insert(key, Some(present as u32));
                 }
                 (StatChange::Pentagram(p, rank), true) => pents_in.push((p, rank)),
                 (StatChange::Pentagram(p, _), false) => pents_out.push(p),

@@ -4,9 +4,10 @@
 //!
 //! - [`statistics`] maintains, with differential's `count` and `reduce`
 //!   (arranged state, one update per distinct key and epoch), the totals the
-//!   classifier needs: N, the df of every trigram (the model's df plus the
-//!   stream's), df_max, and the pentagrams known beyond the model's with
-//!   their first-appearance rank. Its output is the collection of those
+//!   classifier needs: N, the df of every trigram with a column (the
+//!   model's df plus the stream's), whether each trigram the model never
+//!   saw is present, df_max (over every trigram), and the pentagrams known
+//!   beyond the model's with their first-appearance rank. Its output is the collection of those
 //!   totals; an epoch's changes to it are what the classifier applies.
 //! - [`classify`] partitions documents by sequence number over the workers,
 //!   broadcasts the statistics changes to every worker (each holds the whole
@@ -27,6 +28,7 @@ use timely::dataflow::operators::core::OkErr;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::{Broadcast, Map};
 
+use super::aggregate::aggregate_per_time;
 use super::classifier::{Classification, Classifier, EpochReport, StatChange};
 use super::prune::prune_rare;
 use super::stats::{df_max, document_count, document_frequencies};
@@ -196,10 +198,35 @@ pub fn statistics<'scope>(
         Gram::Trigram(seq, t) => Some((seq, t)),
         Gram::Pentagram(..) => None,
     });
-    let df = document_frequencies(doc_trigrams)
-        .map(move |(t, df)| (t, lex.df_of(crate::text::Trigram(t)) + df));
-    let max = df_max(df.clone()).map(move |((), m)| StatChange::DfMax(m.max(base_max)));
-    let df = df.map(|(t, df)| StatChange::Df(t, df));
+    // Each trigram's df with the model's added, tagged with what the
+    // classifier needs of it ([`TrigramDf`]).
+    let df = document_frequencies(doc_trigrams).map(move |(t, df)| {
+        let key = crate::text::Trigram(t);
+        match lex.lookup(key) {
+            Some(i) if lex.column[i as usize] != crate::features::NO_COLUMN => {
+                TrigramDf::Column(t, lex.df[i as usize] + df)
+            }
+            Some(i) => TrigramDf::Model(lex.df[i as usize] + df),
+            None => TrigramDf::Unknown(t, df),
+        }
+    });
+    let max = df_max(df.clone().map(|d| (0, d.total())))
+        .map(move |((), m)| StatChange::DfMax(m.max(base_max)));
+    // Only a column trigram's df decides statuses and levels. Of a trigram
+    // the model never saw (it has no column) the classifier needs only
+    // whether it is present: its df changes are summed per epoch, so that
+    // a retraction of the old df and the new df cancel and only 0 ↔ ≥ 1
+    // transitions travel (to every worker). A model trigram without a
+    // column is always present: nothing travels.
+    let column_df = df.clone().flat_map(|d| match d {
+        TrigramDf::Column(t, df) => Some(StatChange::Df(t, df)),
+        _ => None,
+    });
+    let present = aggregate_per_time(df.flat_map(|d| match d {
+        TrigramDf::Unknown(t, _) => Some(StatChange::Present(t)),
+        _ => None,
+    }));
+    let df = column_df.concat(present);
     let occurrences = grams.flat_map(|g| match g {
         Gram::Pentagram(p, rank) => Some((p, rank)),
         Gram::Trigram(..) => None,
@@ -221,6 +248,29 @@ pub fn statistics<'scope>(
         .map(|(p, rank)| StatChange::Pentagram(p, rank));
 
     n.concat(max).concat(df).concat(pentagrams)
+}
+
+/// A trigram's df in the statistics (the model's plus the stream's), by
+/// what the classifier needs of it.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+enum TrigramDf {
+    /// A trigram with an input column (packed, df).
+    Column(u64, u32),
+    /// A model trigram without a column (df).
+    Model(u32),
+    /// A trigram the model never saw (packed, the stream's df).
+    Unknown(u64, u32),
+}
+
+impl TrigramDf {
+    /// The df, which df_max covers for every trigram.
+    fn total(&self) -> u32 {
+        match *self {
+            TrigramDf::Column(_, df) | TrigramDf::Model(df) | TrigramDf::Unknown(_, df) => df,
+        }
+    }
 }
 
 /// Marks a trigram's pruning key apart from pentagrams' (a packed
