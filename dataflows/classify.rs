@@ -2,13 +2,14 @@
 //! changes → per-worker classifier → a differential collection of
 //! classifications whose changes are the output.
 //!
-//! - [`statistics`] maintains, with differential's `count` and `reduce`
-//!   (arranged state, one update per distinct key and epoch), the totals the
-//!   classifier needs: N, the df of every trigram with a column (the
-//!   model's df plus the stream's), whether each trigram the model never
-//!   saw is present, df_max (over every trigram), and the pentagrams known
-//!   beyond the model's with their first-appearance rank. Its output is the collection of those
-//!   totals; an epoch's changes to it are what the classifier applies.
+//! - [`statistics`] maintains, with differential's `count_total` and
+//!   `reduce` and [`first_appearances`] (arranged state, one update per
+//!   distinct key and epoch), the totals the classifier needs: N, the df of
+//!   every trigram with a column (the model's df plus the stream's),
+//!   whether each trigram the model never saw is present, df_max (over
+//!   every trigram), and the pentagrams known beyond the model's with their
+//!   first-appearance rank. Its output is the collection of those totals;
+//!   an epoch's changes to it are what the classifier applies.
 //! - [`classify`] partitions documents by sequence number over the workers,
 //!   broadcasts the statistics changes to every worker (each holds the whole
 //!   live lexicon, so extraction stays the core's), and runs a
@@ -30,6 +31,7 @@ use timely::dataflow::operators::vec::{Broadcast, Map};
 
 use super::aggregate::aggregate_per_time;
 use super::classifier::{Classification, Classifier, EpochReport, StatChange};
+use super::first_seen::first_appearances;
 use super::prune::prune_rare;
 use super::stats::{df_max, document_count, document_frequencies};
 use crate::features::live::PentagramIndex;
@@ -231,21 +233,13 @@ pub fn statistics<'scope>(
         Gram::Pentagram(p, rank) => Some((p, rank)),
         Gram::Trigram(..) => None,
     });
-    // One reduction per pentagram gives both its df (the documents holding
-    // it: one rank per document, so the multiplicities summed) and its
-    // first appearance (values arrive sorted: the first rank), so the
-    // occurrences are arranged once, with no second count or join.
+    // One pass per changed pentagram over its ranks gives both its df (the
+    // documents holding it: one rank per document) and its first
+    // appearance (the smallest rank), so the occurrences are arranged once,
+    // with no second count or join.
     let min_df = shared.model.lexicon.params.pent_min_df as isize;
-    let pentagrams = occurrences
-        .reduce(move |_p, ranks, out: &mut Vec<(u128, isize)>| {
-            let df: isize = ranks.iter().map(|(_, diff)| diff).sum();
-            if df >= min_df
-                && let Some((first, _)) = ranks.first()
-            {
-                out.push((**first, 1));
-            }
-        })
-        .map(|(p, rank)| StatChange::Pentagram(p, rank));
+    let pentagrams =
+        first_appearances(occurrences, min_df).map(|(p, rank)| StatChange::Pentagram(p, rank));
 
     n.concat(max).concat(df).concat(pentagrams)
 }

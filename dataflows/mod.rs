@@ -14,6 +14,7 @@ pub mod classifier;
 pub mod classify;
 pub mod docrow;
 pub mod driver;
+pub mod first_seen;
 pub mod holders;
 pub mod prune;
 pub mod run;
