@@ -888,20 +888,6 @@ impl Phase {
         Phase::Insert,
         Phase::Report,
     ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Phase::Collect => "collect",
-            Phase::Df => "df",
-            Phase::Status => "status",
-            Phase::Lists => "lists",
-            Phase::Bests => "bests",
-            Phase::Patch => "patch",
-            Phase::Recheck => "recheck",
-            Phase::Insert => "insert",
-            Phase::Report => "report",
-        }
-    }
 }
 
 /// Per-phase timings of [`Classifier::step`], printed to standard error
@@ -938,7 +924,7 @@ impl StepTimer {
                 .iter()
                 .map(|&p| {
                     let ms = self.spent[p as usize].as_secs_f64() * 1e3;
-                    format!("{} {ms:.1}", p.name())
+                    format!("{} {ms:.1}", format!("{p:?}").to_lowercase())
                 })
                 .collect();
             eprintln!(

@@ -220,15 +220,21 @@ pub fn statistics<'scope>(
     // a retraction of the old df and the new df cancel and only 0 ↔ ≥ 1
     // transitions travel (to every worker). A model trigram without a
     // column is always present: nothing travels.
-    let column_df = df.clone().flat_map(|d| match d {
-        TrigramDf::Column(t, df) => Some(StatChange::Df(t, df)),
-        _ => None,
-    });
-    let present = aggregate_per_time(df.flat_map(|d| match d {
-        TrigramDf::Unknown(t, _) => Some(StatChange::Present(t)),
-        _ => None,
-    }));
-    let df = column_df.concat(present);
+    type Changes<'s> = StreamVec<'s, u64, (StatChange, u64, isize)>;
+    let (column_df, present): (Changes<'scope>, Changes<'scope>) = df
+        .inner
+        .flat_map(|(d, time, diff)| match d {
+            TrigramDf::Column(t, df) => Some((StatChange::Df(t, df), time, diff)),
+            TrigramDf::Unknown(t, _) => Some((StatChange::Present(t), time, diff)),
+            TrigramDf::Model(_) => None,
+        })
+        .ok_err(|update| match update.0 {
+            StatChange::Present(_) => Err(update),
+            _ => Ok(update),
+        });
+    let df = column_df
+        .as_collection()
+        .concat(aggregate_per_time(present.as_collection()));
     let occurrences = grams.flat_map(|g| match g {
         Gram::Pentagram(p, rank) => Some((p, rank)),
         Gram::Trigram(..) => None,

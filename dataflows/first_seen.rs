@@ -91,13 +91,17 @@ pub fn first_appearances<'scope>(
                             new.step_val(&new_storage);
                         }
                         changes.sort_unstable();
-                        let mut before = first_rank(&held, min_df);
+                        // The df (ranks' counts summed), kept as the
+                        // changes are applied.
+                        let mut df: isize = held.iter().map(|&(_, count)| count).sum();
+                        let mut before = first_rank(&held, df, min_df);
                         for group in changes.chunk_by(|a, b| a.0 == b.0) {
                             let time = group[0].0;
                             for &(_, rank, diff) in group {
                                 add_rank(&mut held, rank, diff);
+                                df += diff;
                             }
-                            let after = first_rank(&held, min_df);
+                            let after = first_rank(&held, df, min_df);
                             if after != before {
                                 if let Some(rank) = before {
                                     session.give(((*key, rank), time, -1));
@@ -136,8 +140,7 @@ fn add_rank(held: &mut Vec<(u128, isize)>, rank: u128, diff: isize) {
 
 /// The first rank of `held` when its df (the counts summed) is at least
 /// `min_df`.
-fn first_rank(held: &[(u128, isize)], min_df: isize) -> Option<u128> {
-    let df: isize = held.iter().map(|&(_, count)| count).sum();
+fn first_rank(held: &[(u128, isize)], df: isize, min_df: isize) -> Option<u128> {
     if df >= min_df && df > 0 {
         held.first().map(|&(rank, _)| rank)
     } else {
